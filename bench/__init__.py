@@ -1,0 +1,1 @@
+"""Benchmarks: converters from the shared Swedish datasets, quality and speed measurements."""

@@ -1,0 +1,1 @@
+"""Building index versions: chunking, embedding, keyword and vector indexes, atomic switch."""

@@ -1,0 +1,157 @@
+"""Swedish text analysis for the keyword index: tokens, stop words, compound splitting, stemming.
+
+Swedish writes compounds as one word ("parkeringstillstånd"); residents often
+write them apart ("tillstånd för parkering"). Splitting compounds into their
+parts at index and query time lets either spelling find the other.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import Stemmer
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.lang import stopwords_for_language
+
+# Bump when the analysis changes: indexes built with another version are rebuilt.
+ANALYZER_VERSION = "sv-compound-3"
+
+STOP_WORDS = frozenset(stopwords_for_language("sv")) | {"hur", "vad", "vem", "var", "när", "kan", "får", "ska", "jag"}
+MIN_PART = 2          # shortest part a compound is split into ("förskole|kö")
+MIN_COMPOUND = 6      # shortest word worth trying to split
+MIN_PART_ZIPF = 2.5   # a part must be at least this common a Swedish word (wordfreq zipf scale)
+SHORT_PART_ZIPF = 4.0  # parts of 2-3 letters must be very common words ("mat", "fel", "kö"), not "ing"
+NO_SPLIT_ZIPF = 3.9   # words this common are words in their own right ("parkering", "tillstånd")
+
+_stemmer = Stemmer.Stemmer("swedish")
+
+
+@lru_cache(maxsize=1)
+def _word_frequencies() -> dict[str, float]:
+    """Swedish word frequencies from wordfreq (a real corpus-derived word list, installed from PyPI)."""
+    import wordfreq
+
+    return wordfreq.get_frequency_dict("sv")
+
+
+def _zipf(word: str) -> float:
+    freq = _word_frequencies().get(word, 0.0)
+    return math.log10(freq) + 9 if freq > 0 else 0.0
+
+
+def _modifier_forms(part: str) -> list[str]:
+    """Dictionary forms a compound's first part may stand for ("parkerings" -> "parkering", "förskole" -> "förskola")."""
+    forms = [part]
+    if part.endswith("s") and len(part) > 4:
+        forms.append(part[:-1])  # linking -s-: parkerings|tillstånd
+    if part.endswith(("e", "o", "u")):
+        forms.append(part[:-1] + "a")  # förskole|klass, kyrko|gård, gatu|kök
+    forms.append(part + "a")  # skol|gård -> skola
+    forms.append(part + "e")  # pojk|vän -> pojke
+    return forms
+
+
+def _known(word: str) -> float:
+    """Zipf frequency if `word` is a common enough Swedish word, else 0."""
+    if len(word) < MIN_PART or word in STOP_WORDS:
+        return 0.0
+    z = _zipf(word)
+    needed = SHORT_PART_ZIPF if len(word) < 4 else MIN_PART_ZIPF
+    return z if z >= needed else 0.0
+
+
+@lru_cache(maxsize=200_000)
+def split_compound(word: str) -> tuple[str, ...]:
+    """Split a Swedish compound into dictionary words, or return () when it is not one.
+
+    Dynamic programming over split points: the head (last part) must be a
+    known word as written; earlier parts may carry a linking -s- or a changed
+    final vowel. Among possible splits the one with the fewest parts, then the
+    most common parts, wins.
+    """
+    if len(word) < MIN_COMPOUND or not word.isalpha() or _is_plain_word(word):
+        return ()
+    n = len(word)
+    # best[i] = (parts, score) for the prefix word[:i] made only of modifier parts
+    best: dict[int, tuple[tuple[str, ...], float]] = {0: ((), 0.0)}
+    for end in range(MIN_PART, n - MIN_PART + 1):
+        for start in range(0, end - MIN_PART + 1):
+            if start not in best:
+                continue
+            piece = word[start:end]
+            forms = [(f, _known(f)) for f in _modifier_forms(piece)]
+            form, score = max(forms, key=lambda item: item[1])
+            if score == 0.0:
+                continue
+            parts, total = best[start]
+            candidate = (parts + (form,), total + score)
+            if end not in best or _better(candidate, best[end]):
+                best[end] = candidate
+    result: tuple[tuple[str, ...], float] | None = None
+    for start, (parts, total) in best.items():
+        if start == 0:
+            continue
+        head = word[start:]
+        head_score = _known(head)
+        if head_score == 0.0:
+            continue
+        candidate = (parts + (head,), total + head_score)
+        if result is None or _better(candidate, result):
+            result = candidate
+    return result[0] if result else ()
+
+
+_INFLECTIONS = ("erna", "arna", "orna", "en", "et", "na", "n", "t", "er", "ar", "or", "s")
+
+
+def _is_plain_word(word: str) -> bool:
+    """True for a common word, or an inflected form of one ("handläggaren"): not a compound to split."""
+    if _zipf(word) >= NO_SPLIT_ZIPF:
+        return True
+    return any(word.endswith(suffix) and _zipf(word[: -len(suffix)]) >= NO_SPLIT_ZIPF - 0.3
+               for suffix in _INFLECTIONS)
+
+
+def _better(a: tuple[tuple[str, ...], float], b: tuple[tuple[str, ...], float]) -> bool:
+    if len(a[0]) != len(b[0]):
+        return len(a[0]) < len(b[0])
+    return a[1] > b[1]
+
+
+@lru_cache(maxsize=500_000)
+def stem(word: str) -> str:
+    """Snowball Swedish stem of a lower-case word."""
+    return _stemmer.stemWord(word)
+
+
+class CompoundSplitFilter(Filter):
+    """Yield each token, then the parts of a compound token at the same position."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            text = token.text
+            yield token
+            for part in split_compound(text):
+                if part != text and part not in STOP_WORDS:
+                    token.text = part
+                    yield token
+
+
+class SwedishStemFilter(Filter):
+    """Snowball Swedish stemming (PyStemmer, cached)."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = stem(token.text)
+            yield token
+
+
+def swedish_analyzer():
+    """The analyzer used for every text field of the keyword index, at index and query time."""
+    return (RegexTokenizer(r"\w+") | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+            | CompoundSplitFilter() | SwedishStemFilter())
+
+
+def analyze(text: str) -> list[str]:
+    """Terms the keyword index stores for `text` (also used to analyse queries)."""
+    return [token.text for token in swedish_analyzer()(text)]

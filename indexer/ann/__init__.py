@@ -1,0 +1,1 @@
+"""Vector index backends (FAISS), one module each, picked by name in factory.py."""

@@ -1,0 +1,58 @@
+"""The small interface every vector index backend implements."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+
+class ANN(ABC):
+    """Inner-product nearest-neighbour search over L2-normalised vectors."""
+
+    name = ""
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+        self.index = None
+
+    @abstractmethod
+    def build(self, vectors: np.ndarray) -> None:
+        """Index these vectors; row i gets id i."""
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query; `allowed` optionally restricts to these ids. Missing slots have id -1."""
+        import faiss
+
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = max(1, min(k, self.count()))
+        if allowed is None:
+            return self.index.search(queries, k)
+        if len(allowed) == 0:
+            return (np.full((len(queries), k), -np.inf, dtype=np.float32), np.full((len(queries), k), -1))
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        return self.index.search(queries, k, params=self.search_parameters(selector))
+
+    @abstractmethod
+    def search_parameters(self, selector):
+        """FAISS search parameters carrying an id selector (type depends on the index kind)."""
+
+    def count(self) -> int:
+        """Number of indexed vectors."""
+        return 0 if self.index is None else int(self.index.ntotal)
+
+    def save(self, path: Path) -> None:
+        """Write the index to one file."""
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    def load(self, path: Path, mmap: bool = True) -> None:
+        """Read the index from a file, memory-mapped when possible so processes share pages."""
+        import faiss
+
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        try:
+            self.index = faiss.read_index(str(path), flags)
+        except RuntimeError:
+            self.index = faiss.read_index(str(path))

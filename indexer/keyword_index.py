@@ -1,0 +1,66 @@
+"""The Whoosh keyword index: Swedish analysis, one document per article."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, TEXT, Schema
+
+from indexer.analysis import swedish_analyzer
+from kb.markdown import plain_text
+from kb.schema import Article
+
+# Field boosts, measured (docs/benchmarks.md): boosting short title fields
+# lets one common title word outrank the answer that really matches (SweQUAD
+# MRR@10 0.72 at title x3 vs 0.84 at x0.5), while our own questions gain
+# nothing from it: the vector side already matches question to question.
+FIELD_BOOSTS = {"title": 0.5, "alt": 1.0, "tags": 1.0, "body": 1.0, "internal": 1.0}
+PUBLIC_FIELDS = ("title", "alt", "tags", "body")
+ALL_FIELDS = PUBLIC_FIELDS + ("internal",)
+
+
+def keyword_schema() -> Schema:
+    """Schema of the keyword index."""
+    analyzer = swedish_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        office=ID, group=ID, audience=ID, language=ID,
+        title=TEXT(analyzer=analyzer), alt=TEXT(analyzer=analyzer), tags=TEXT(analyzer=analyzer),
+        body=TEXT(analyzer=analyzer), internal=TEXT(analyzer=analyzer),
+    )
+
+
+def _group_key(group: str) -> str:
+    return group.strip().lower()
+
+
+def article_document(article: Article) -> dict:
+    """The fields of one article as the keyword index stores them (internal notes in their own field)."""
+    return {
+        "id": article.id,
+        "office": article.office,
+        "group": _group_key(article.group),
+        "audience": article.audience,
+        "language": article.language,
+        "title": article.title,
+        "alt": "\n".join(article.alt_questions),
+        "tags": " ".join(article.tags),
+        "body": plain_text(article.public_body),
+        "internal": "\n".join(plain_text(note) for note in article.internal_notes),
+    }
+
+
+def build_keyword_index(folder: Path, articles: list[Article]) -> None:
+    """Write a fresh Whoosh index of these articles into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(folder), keyword_schema())
+    # One segment, written in one go: no merges at query time.
+    writer = ix.writer(limitmb=256)
+    for article in articles:
+        writer.add_document(**article_document(article))
+    writer.commit(optimize=True)
+
+
+def group_key(group: str) -> str:
+    """How an answer group name is stored for filtering."""
+    return _group_key(group)

@@ -1,0 +1,1 @@
+"""Kunskapsbanken domain: articles, offices, schema, settings."""

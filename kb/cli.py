@@ -1,0 +1,49 @@
+"""The `kb` command group and the commands that need only the domain: lint, settings."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from kb.loader import load_content
+from kb.settings import describe, load_settings
+
+
+def today_from(settings: dict) -> dt.date:
+    """The configured 'today' (KB_TODAY) or the real date."""
+    return dt.date.fromisoformat(settings["today"]) if settings.get("today") else dt.date.today()
+
+
+@click.group(help="Kunskapsbanken: the contact centre's knowledge bank. Settings: `kb settings`.")
+@click.option("--content-dir", envvar="KB_CONTENT_DIR", default=None, help="Content folder (KB_CONTENT_DIR).")
+@click.option("--data-dir", envvar="KB_DATA_DIR", default=None, help="Data folder (KB_DATA_DIR).")
+@click.pass_context
+def cli(ctx: click.Context, content_dir: str | None, data_dir: str | None) -> None:
+    """Load the settings once for every sub-command."""
+    try:
+        ctx.obj = load_settings({"content_dir": content_dir, "data_dir": data_dir})
+    except (ValueError, KeyError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.command("settings")
+def settings_command() -> None:
+    """List every setting, its environment variable, default and meaning."""
+    click.echo(describe())
+
+
+@cli.command("lint")
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. overdue reviews) as errors.")
+@click.pass_obj
+def lint_command(settings: dict, strict: bool) -> None:
+    """Check the content: every problem as path:line: message; exit 1 on errors."""
+    corpus = load_content(settings["content_dir"], today=today_from(settings))
+    for issue in corpus.issues:
+        click.echo(str(issue), err=issue.severity == "error")
+    errors = len(corpus.errors)
+    warnings = len(corpus.issues) - errors
+    click.echo(f"{len(corpus.articles)} articles, {len(corpus.offices)} offices, {len(corpus.notices)} notices: "
+               f"{errors} errors, {warnings} warnings")
+    if errors or (strict and warnings):
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Embedding models: the encoder interface, its implementations and the offline model conversion."""

@@ -1,0 +1,93 @@
+"""The one real encoder: a sentence-transformers model loaded from a local folder."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kb.embedding.base import Encoder
+
+# e5 models were trained with these prefixes; other models get none.
+E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
+
+
+class SentenceTransformerEncoder(Encoder):
+    """Encoder backed by `sentence_transformers.SentenceTransformer`, CPU only, offline."""
+
+    def __init__(self, model_path: str | Path, threads: int = 2, query_cache_size: int = 2048):
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in the CLI and logs
+
+        torch.set_num_threads(max(1, threads))
+        self.path = Path(model_path)
+        self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.name = self.path.name
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        prompts = getattr(self.model, "prompts", {}) or {}
+        is_e5 = "e5" in self.name.lower()
+        self.query_prefix = prompts.get("query", E5_PREFIXES["query"] if is_e5 else "")
+        self.passage_prefix = prompts.get("passage", E5_PREFIXES["passage"] if is_e5 else "")
+        # Cache single-query embeddings: handlers and residents repeat questions.
+        self._encode_query_cached = lru_cache(maxsize=query_cache_size)(self._encode_one_query)
+
+    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
+                                    convert_to_numpy=True, normalize_embeddings=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    def _encode_one_query(self, text: str) -> np.ndarray:
+        vector = self._encode([self.query_prefix + text])[0]
+        vector.setflags(write=False)
+        return vector
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with the model's query prefix (a single query is cached)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:
+            return self._encode_query_cached(texts[0])[None, :]
+        return self._encode([self.query_prefix + t for t in texts], batch_size=64)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed passages with the model's passage prefix, in batches."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode([self.passage_prefix + t for t in texts], batch_size, progress)
+
+    def fingerprint(self) -> str:
+        """Hash of the weight files and configuration in the model folder."""
+        return folder_fingerprint(self.path)
+
+
+def folder_fingerprint(path: Path) -> str:
+    """sha256 over file names, sizes and the small config files of a model folder."""
+    recorded = path / "kb_model.json"
+    if recorded.exists():
+        data = json.loads(recorded.read_text())
+        if data.get("source_sha256"):
+            # A converted model is defined by its source weights and the converter version.
+            key = f"{data['source_sha256']}:{data.get('converter_version')}"
+            return hashlib.sha256(key.encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
+        if stat.st_size < 1_000_000:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def set_offline() -> None:
+    """Forbid the Hugging Face libraries from reaching the network."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

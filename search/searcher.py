@@ -1,0 +1,260 @@
+"""`Searcher`: the one object the web app and the CLI ask questions through.
+
+It serves the index version CURRENT points at, loads it once, and swaps to a
+newer version when one is published (checked at most once a second), without
+a restart. It refuses an index built with another embedding model.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer import versions
+from kb.embedding.base import Encoder
+from kb.markdown import plain_text
+from kb.schema import Article
+from search.fusion import fuse
+from search.keyword import KeywordSearcher
+from search.snippets import make_snippet
+from search.vector import VectorSearcher
+
+CANDIDATES = 50         # how deep each signal is read before fusion
+# Cosine of the best chunk where e5 answers stop looking related / start being clearly right,
+# measured on tests/eval (see docs/benchmarks.md).
+CONFIDENT_COSINE = 0.88
+UNRELATED_COSINE = 0.80
+LOW_CONFIDENCE = 0.35
+METHODS = ("hybrid", "keyword", "vector")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class IndexModelMismatch(RuntimeError):
+    """The index was built with another embedding model than the one configured."""
+
+
+@dataclass
+class Hit:
+    """One article in a result list."""
+
+    id: str
+    title: str
+    office: str
+    group: str
+    language: str
+    audience: str
+    score: float
+    confidence: float
+    matched: list[str]
+    snippet: str
+    signals: dict = field(default_factory=dict)
+    translations: list[dict] = field(default_factory=list)
+    translation_of: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class SearchResult:
+    """Hits for one query, with an overall confidence a UI can turn into "no good answer here"."""
+
+    query: str
+    hits: list[Hit]
+    confidence: float
+    method: str
+    took_ms: float
+    version: str
+    keyword_coverage: float = 0.0
+
+    @property
+    def low_confidence(self) -> bool:
+        """True when the best hit is probably not an answer."""
+        return not self.hits or self.confidence < LOW_CONFIDENCE
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return {"query": self.query, "confidence": round(self.confidence, 3), "low_confidence": self.low_confidence,
+                "method": self.method, "took_ms": round(self.took_ms, 2), "version": self.version,
+                "hits": [h.to_dict() for h in self.hits]}
+
+
+class Snapshot:
+    """Everything of one index version needed to answer queries, loaded once."""
+
+    def __init__(self, version_dir: Path):
+        self.dir = version_dir
+        self.version = version_dir.name
+        self.manifest = versions.read_manifest(version_dir) or {}
+        with open(version_dir / "articles.jsonl", encoding="utf-8") as lines:
+            records = [json.loads(line) for line in lines]
+        self.articles: dict[str, Article] = {r["id"]: Article.from_dict(r) for r in records}
+        extras = json.loads((version_dir / "content.json").read_text(encoding="utf-8"))
+        self.offices: dict[str, dict] = extras["offices"]
+        self.notices: list[dict] = extras["notices"]
+        self.keyword = KeywordSearcher(version_dir / "keyword", extras["synonyms"])
+        model = self.manifest["model"]
+        self.vector = VectorSearcher(version_dir, self.manifest.get("vector_backend", "flat"), model["dimension"],
+                                     records)
+        self.translations: dict[str, list[Article]] = {}
+        for article in self.articles.values():
+            if article.translation_of:
+                self.translations.setdefault(article.translation_of, []).append(article)
+
+
+def clean_query(text: str, max_length: int = 500) -> str:
+    """Drop control characters and surplus whitespace, cut to max_length."""
+    text = _CONTROL.sub(" ", text or "")
+    return re.sub(r"\s+", " ", text).strip()[:max_length]
+
+
+class Searcher:
+    """Hybrid search over the current index version of a data directory."""
+
+    def __init__(self, data_dir: str | Path, encoder: Encoder, *, fuzzy: bool = True, max_query_length: int = 500,
+                 today: dt.date | None = None, fusion: str = "weighted", fusion_params: dict | None = None):
+        self.data_dir = Path(data_dir)
+        self.encoder = encoder
+        self.fuzzy = fuzzy
+        self.max_query_length = max_query_length
+        self.fixed_today = today
+        self.fusion = fusion
+        self.fusion_params = fusion_params or {}
+        self._lock = threading.Lock()
+        self._marker = None
+        self._checked = 0.0
+        self.snapshot = self._load()
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Load the lazy parts (word list, typo map, model kernels) now, not on a user's first query."""
+        self.search("parkeringstillstånd förskoleplats hemtjänst", k=1)
+        self.snapshot.keyword.fuzzy_terms("parkering")
+
+    def today(self) -> dt.date:
+        """Today in the service's time zone (or the configured fixed date)."""
+        return self.fixed_today or dt.date.today()
+
+    def _load(self) -> Snapshot:
+        marker = versions.current_marker(self.data_dir)
+        snapshot = Snapshot(versions.current_version(self.data_dir))
+        model = snapshot.manifest.get("model", {})
+        if model.get("fingerprint") != self.encoder.fingerprint():
+            raise IndexModelMismatch(
+                f"index {snapshot.version} was built with model {model.get('name')!r} "
+                f"({model.get('fingerprint')}), but the configured model is {self.encoder.name!r} "
+                f"({self.encoder.fingerprint()}): run `kb index --full`")
+        self._marker = marker
+        return snapshot
+
+    def refresh(self, force: bool = False) -> bool:
+        """Switch to a newly published index version if there is one; True if it switched."""
+        now = time.monotonic()
+        if not force and now - self._checked < 1.0:
+            return False
+        self._checked = now
+        if versions.current_marker(self.data_dir) == self._marker and not force:
+            return False
+        with self._lock:
+            try:
+                fresh = self._load()
+            except (versions.NoIndex, OSError, ValueError, KeyError, IndexModelMismatch):
+                return False  # keep serving the version we have
+            if fresh.version == self.snapshot.version:
+                return False
+            fresh.keyword.fuzzy_terms("parkering")  # build the typo map before the swap, not on a query
+            self.snapshot = fresh
+            return True
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def visible(self, article: Article, audience: str) -> bool:
+        """May this audience see this article today?"""
+        if audience == "internal":
+            return True
+        return not article.is_internal and not article.is_expired(self.today())
+
+    def article(self, article_id: str, audience: str = "public") -> Article | None:
+        """One article if it exists and the audience may see it."""
+        self.refresh()
+        article = self.snapshot.articles.get(article_id)
+        return article if article is not None and self.visible(article, audience) else None
+
+    def search(self, query: str, *, office: str | None = None, group: str | None = None,
+               language: str | None = None, audience: str = "public", k: int = 10,
+               method: str = "hybrid") -> SearchResult:
+        """Search articles; `audience="internal"` (handlers) also sees internal articles and notes."""
+        started = time.perf_counter()
+        self.refresh()
+        snap = self.snapshot
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+        text = clean_query(query, self.max_query_length)
+        k = max(1, min(int(k), 100))
+        if not text:
+            return SearchResult(text, [], 0.0, method, 0.0, snap.version)
+        include_internal = audience == "internal"
+        filters = dict(office=office or None, group=group or None, language=language or None,
+                       include_internal=include_internal)
+        kw = snap.keyword.search(text, CANDIDATES, fuzzy=self.fuzzy, **filters) if method != "vector" else None
+        vec = []
+        if method != "keyword":
+            query_vector = self.encoder.encode_queries([text])[0]
+            vec = snap.vector.search(query_vector, CANDIDATES, **filters)
+        kw_hits = kw.hits if kw else []
+        coverage = kw.coverage if kw else 0.0
+        vec_pairs = [(article_id, score) for article_id, score, _ in vec]
+        if method == "keyword":
+            fused = fuse(kw_hits, [], 1.0, "weighted", keyword_weight=1.0)
+        elif method == "vector":
+            fused = fuse([], vec_pairs, 0.0, "weighted")
+        else:
+            fused = fuse(kw_hits, vec_pairs, coverage, self.fusion, **self.fusion_params)
+        best_chunk = {article_id: chunk for article_id, _, chunk in vec}
+        terms = kw.terms if kw else set()
+        hits: list[Hit] = []
+        for item in fused:
+            article = snap.articles.get(item.id)
+            if article is None or not self.visible(article, audience):
+                continue
+            hits.append(self._hit(article, item, terms, best_chunk.get(item.id), include_internal, coverage))
+            if len(hits) >= k:
+                break
+        confidence = hits[0].confidence if hits else 0.0
+        return SearchResult(text, hits, confidence, method, (time.perf_counter() - started) * 1000, snap.version,
+                            coverage)
+
+    def _hit(self, article: Article, item, terms: set[str], chunk_id: int | None, include_internal: bool,
+             coverage: float) -> Hit:
+        snap = self.snapshot
+        preferred = None
+        if chunk_id is not None and (include_internal or not snap.vector.chunk_internal[chunk_id]):
+            preferred = snap.vector.chunk_text[chunk_id]
+        snippet = make_snippet(plain_text(article.public_body), terms, preferred)
+        matched = [name for name, rank in (("keyword", item.keyword_rank), ("vector", item.vector_rank)) if rank]
+        translations = [{"id": t.id, "language": t.language, "title": t.title}
+                        for t in snap.translations.get(article.id, []) if self.visible(t, "internal" if include_internal else "public")]
+        if article.translation_of and article.translation_of in snap.articles:
+            original = snap.articles[article.translation_of]
+            translations.insert(0, {"id": original.id, "language": original.language, "title": original.title})
+        return Hit(
+            id=article.id, title=article.title, office=article.office, group=article.group,
+            language=article.language, audience=article.audience, score=round(item.score, 4),
+            confidence=round(confidence_of(item, coverage), 3), matched=matched, snippet=snippet,
+            signals={"keyword": {"rank": item.keyword_rank, "score": item.keyword_score},
+                     "vector": {"rank": item.vector_rank, "score": item.vector_score}},
+            translations=translations, translation_of=article.translation_of,
+        )
+
+
+def confidence_of(item, coverage: float) -> float:
+    """0..1: how likely this hit answers the query, from its cosine and keyword evidence."""
+    cosine = item.vector_score if item.vector_score is not None else UNRELATED_COSINE
+    dense = min(1.0, max(0.0, (cosine - UNRELATED_COSINE) / (CONFIDENT_COSINE - UNRELATED_COSINE)))
+    lexical = coverage if item.keyword_rank == 1 else coverage * 0.5 if item.keyword_rank else 0.0
+    return max(dense, 0.6 * dense + 0.4 * lexical)

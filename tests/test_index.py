@@ -1,0 +1,85 @@
+"""Index versions: incremental builds, atomic switch, fallback, refusing a foreign model."""
+import json
+import shutil
+
+import pytest
+
+from indexer import versions
+from indexer.build import build_index
+from search.searcher import IndexModelMismatch, Searcher
+from tests.conftest import TODAY
+
+
+def test_rebuild_reuses_embeddings_and_only_reembeds_changed_article(tmp_path, content_copy, encoder):
+    first = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert first.embedded == first.chunks and first.reused == 0
+    second = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert second.embedded == 0 and second.reused == second.chunks
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("två arbetsdagar", "tre arbetsdagar"), encoding="utf-8")
+    third = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert third.embedded == 1  # the one changed passage of the one changed article
+    full = build_index(content_copy, tmp_path, encoder, today=TODAY, full=True)
+    assert full.embedded == full.chunks
+
+
+def test_broken_file_is_reported_and_the_rest_indexed(tmp_path, content_copy, encoder):
+    (content_copy / "avfall" / "trasig.md").write_text("---\nid: [\n---\n", encoding="utf-8")
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.errors == 1 and any("trasig.md:2: malformed YAML" in issue for issue in report.issues)
+    assert report.articles == 9
+
+
+def test_searcher_picks_up_new_version_without_restart(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    searcher = Searcher(tmp_path, encoder, today=TODAY)
+    assert "kompost" not in [h.id for h in searcher.search("kompostering av trädgårdsavfall").hits]
+    (content_copy / "avfall" / "kompost.md").write_text(
+        "---\nid: kompost\ntitle: Får jag kompostera trädgårdsavfall?\noffice: avfall\n---\n"
+        "Ja, kompostering av trädgårdsavfall är tillåten på den egna tomten.\n", encoding="utf-8")
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert searcher.refresh(force=True)
+    assert searcher.search("kompostering av trädgårdsavfall", method="keyword").hits[0].id == "kompost"
+
+
+def test_corrupt_current_version_falls_back_to_last_good(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    good = versions.current_version(tmp_path)
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    newest = versions.current_version(tmp_path)
+    assert newest != good
+    (newest / "articles.jsonl").unlink()  # e.g. a disk problem
+    assert versions.current_version(tmp_path) == good
+    assert Searcher(tmp_path, encoder, today=TODAY).snapshot.version == good.name
+
+
+def test_half_written_version_is_ignored_and_cleaned(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    good = versions.current_version(tmp_path)
+    killed = versions.new_version_dir(tmp_path)  # a build killed before its manifest
+    (killed / "chunks.jsonl").write_text("{")
+    assert versions.current_version(tmp_path) == good
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert not killed.exists()
+
+
+def test_no_index_is_a_clear_error(tmp_path, encoder):
+    with pytest.raises(versions.NoIndex, match="run `kb index` first"):
+        Searcher(tmp_path, encoder)
+
+
+def test_index_built_with_another_model_is_refused(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    manifest = json.loads((current / "manifest.json").read_text())
+    manifest["model"]["fingerprint"] = "another-model"
+    (current / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexModelMismatch, match="kb index --full"):
+        Searcher(tmp_path, encoder)
+
+
+def test_old_versions_are_pruned(tmp_path, content_copy, encoder):
+    for _ in range(5):
+        build_index(content_copy, tmp_path, encoder, today=TODAY, keep=2)
+    assert len(versions.complete_versions(tmp_path)) == 2
+    shutil.rmtree(tmp_path / "index")

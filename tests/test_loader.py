@@ -1,0 +1,108 @@
+"""The content model: what an editor's mistakes look like, and that the rest still loads."""
+from pathlib import Path
+
+from kb.loader import load_content
+from tests.conftest import FIXTURE_CONTENT, TODAY
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def messages(corpus):
+    return [str(issue) for issue in corpus.issues]
+
+
+def test_fixture_corpus_loads_without_errors():
+    corpus = load_content(FIXTURE_CONTENT, today=TODAY)
+    assert corpus.errors == []
+    assert "parkeringstillstand-rorelsehindrad" in corpus.articles
+    assert set(corpus.offices) == {"parkering", "forskola", "avfall"}
+    assert len(corpus.notices) == 2 and corpus.synonyms
+
+
+def test_minimal_article_gets_defaults():
+    article = load_content(FIXTURE_CONTENT, today=TODAY).articles["forskola-oppettider"]
+    assert article.audience == "public" and article.language == "sv"
+    assert article.review_every == 365 and article.alt_questions == [] and article.links == []
+    assert article.group == "Förskola"  # the office's name when neither article nor office names a group
+
+
+def test_internal_block_is_separated_from_public_text():
+    article = load_content(FIXTURE_CONTENT, today=TODAY).articles["parkeringstillstand-rorelsehindrad"]
+    assert "KANARIEFÅGEL" not in article.public_body
+    assert "Handläggningstid" in article.public_body
+    assert any("KANARIEFÅGEL" in note for note in article.internal_notes)
+
+
+def test_malformed_yaml_is_reported_with_line_and_other_files_still_load(content_copy):
+    write(content_copy / "avfall" / "trasig.md", "---\nid: trasig\ntitle: [oavslutad\noffice: avfall\n---\nText\n")
+    corpus = load_content(content_copy, today=TODAY)
+    problems = [m for m in messages(corpus) if "trasig.md" in m]
+    assert len(problems) == 1 and "malformed YAML" in problems[0]
+    assert problems[0].startswith("content/avfall/trasig.md:4:")
+    assert "grovsopor-lamna" in corpus.articles and "trasig" not in corpus.articles
+
+
+def test_unknown_field_names_its_line(content_copy):
+    write(content_copy / "avfall" / "x.md", "---\nid: x-1\ntitle: Fråga?\noffice: avfall\nowmer: Anna\n---\nSvar.\n")
+    problems = [m for m in messages(load_content(content_copy, today=TODAY)) if "x.md" in m]
+    assert problems == ["content/avfall/x.md:5: unknown field 'owmer' in article (known: id, title, office, group, "
+                        "audience, language, translation_of, alt_questions, tags, owner, reviewed, review_every, "
+                        "valid_until, related, links)"]
+
+
+def test_missing_required_field_and_bad_date_and_wrong_office(content_copy):
+    write(content_copy / "avfall" / "a.md", "---\nid: a-1\noffice: avfall\n---\nSvar.\n")
+    write(content_copy / "avfall" / "b.md", "---\nid: b-1\ntitle: F?\noffice: avfall\nreviewed: 2026-13-01\n---\nS\n")
+    write(content_copy / "avfall" / "c.md", "---\nid: c-1\ntitle: F?\noffice: parkering\n---\nS\n")
+    text = "\n".join(messages(load_content(content_copy, today=TODAY)))
+    assert "a.md:1: missing required field 'title'" in text
+    assert "b.md:5: invalid date in 'reviewed'" in text
+    assert "c.md:4: office 'parkering' does not match the folder 'avfall'" in text
+
+
+def test_duplicate_id_unknown_office_and_dangling_references(content_copy):
+    write(content_copy / "avfall" / "dubblett.md", "---\nid: missad-hamtning\ntitle: F?\noffice: avfall\n---\nS\n")
+    write(content_copy / "okand" / "a.md", "---\nid: okand-1\ntitle: F?\noffice: okand\n---\nS\n")
+    write(content_copy / "avfall" / "ref.md",
+          "---\nid: ref-1\ntitle: F?\noffice: avfall\nrelated: [finns-inte]\n---\nS\n")
+    corpus = load_content(content_copy, today=TODAY)
+    text = "\n".join(messages(corpus))
+    assert ("content/avfall/missad-hamtning.md:2: duplicate id 'missad-hamtning' "
+            "(already used in content/avfall/dubblett.md)") in text
+    assert "unknown office 'okand'" in text
+    assert "related id 'finns-inte' does not exist" in text
+    assert corpus.articles["ref-1"].related == []  # dangling references are dropped after reporting
+
+
+def test_overdue_review_is_a_warning_not_an_error():
+    corpus = load_content(FIXTURE_CONTENT, today=TODAY)
+    overdue = [i for i in corpus.issues if "review overdue" in i.message]
+    assert [i.severity for i in overdue] == ["warning"]
+    assert "felparkeringsavgift.md" in overdue[0].path
+
+
+def test_unclosed_internal_block_stays_internal(content_copy):
+    write(content_copy / "avfall" / "u.md", "---\nid: u-1\ntitle: F?\noffice: avfall\n---\nPublik.\n::: intern\nHemlig\n")
+    corpus = load_content(content_copy, today=TODAY)
+    assert corpus.articles["u-1"].public_body == "Publik."
+    assert any("u.md:7: warning: '::: intern' block is not closed" in m for m in messages(corpus))
+
+
+def test_binary_file_is_reported_not_fatal(content_copy):
+    (content_copy / "avfall" / "bin.md").write_bytes(b"\xff\xfe\x00binary")
+    corpus = load_content(content_copy, today=TODAY)
+    assert any("bin.md:1: not UTF-8 text" in m for m in messages(corpus))
+    assert "missad-hamtning" in corpus.articles
+
+
+def test_lint_command_prints_path_line_and_exits_nonzero(runner, kb_cli, content_copy):
+    ok = runner.invoke(kb_cli, ["--content-dir", str(content_copy), "lint"])
+    assert ok.exit_code == 0, ok.output
+    write(content_copy / "avfall" / "trasig.md", "---\nid: Trasig Id\ntitle: F?\noffice: avfall\n---\nS\n")
+    bad = runner.invoke(kb_cli, ["--content-dir", str(content_copy), "lint"])
+    assert bad.exit_code == 1
+    assert "content/avfall/trasig.md:2: invalid id 'Trasig Id'" in bad.output
