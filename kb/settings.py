@@ -58,6 +58,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fuzzy_fallback", True, "Retry with typo-tolerant terms when the exact keyword query finds little.", _bool),
     Setting("max_query_length", 500, "Longest query accepted, in characters; longer ones are cut.", int),
     Setting("today", "", "Pretend today is this date (YYYY-MM-DD), for demos and tests; empty means the real date."),
+    # Web application (web/).
+    Setting("database_url", "", "SQLAlchemy URL of the accounts database; empty means sqlite:///<data_dir>/accounts.db."),
+    Setting("secret_key", "", "Key that signs session cookies; empty means one generated once and kept in "
+            "<data_dir>/secret_key. Set the same value on every server of a cluster."),
+    Setting("secure_cookies", False, "Send session and language cookies only over HTTPS (turn on in production).",
+            _bool),
+    Setting("session_hours", 10, "Hours a handler stays logged in before having to log in again.", int),
+    Setting("answer_confidence", 0.5, "Confidence (0-1) above which the resident's results page shows the best "
+            "answer in full.", float),
+    Setting("contact_office", "allmant", "Office whose contact card is shown when no office fits a question "
+            "(the contact centre); built-in contact centre details are used when it does not exist."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
