@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 
-.PHONY: run test install model index lint bench clean
+.PHONY: run serve test install browser-deps translations model index lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,26 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Browser tests: Debian's Chromium (we run as root; elsewhere the tests skip with the reason)
+# and axe-core from npm, copied where the tests read it (build/ is git-ignored).
+AXE := build/vendor/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(AXE))
+	cp node_modules/axe-core/axe.min.js $(AXE)
+
+browser-deps: $(AXE)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) \
+		|| echo "warning: could not install chromium; the browser tests will be skipped"
+
+# Re-extract the UI strings and recompile the Finnish and English catalogs (web/translations).
+translations: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F web/babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location --sort-output \
+		-o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d web/translations --width 120 --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d web/translations
 
 model: install
 	KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb model build
@@ -25,17 +45,23 @@ index: model
 lint: install
 	$(BIN)/kb lint
 
-# Set up, build the model and the index of the demo content, then answer questions.
+# Set up, build the model and the index of the demo content, then serve both UIs on
+# http://127.0.0.1:5000 (residents at /, handlers at /handlaggare/ after `kb user add`).
 run: index
-	@echo "Index built. Try: $(BIN)/kb search 'hur ställer jag mitt barn i kö till dagis'"
-	KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb search "hur ställer jag mitt barn i kö till dagis"
+	KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb search "hur ställer jag mitt barn i kö till dagis" -k 1
+	@echo "Create a handler account: KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb user add NAME --role handler"
+	KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb serve --host 127.0.0.1 --port 5000
 
-# Set up and run the whole test suite.
-test: install
+# Serve what is already built (no re-index).
+serve: install
+	KB_DATA_DIR=$(DATA_DIR) $(BIN)/kb serve --host 127.0.0.1 --port 5000
+
+# Set up and run the whole test suite (browser and accessibility tests included).
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 bench: model
 	$(BIN)/python -m bench.run_quality
 
 clean:
-	rm -rf $(VENV) $(DATA_DIR)
+	rm -rf $(VENV) $(DATA_DIR) node_modules build

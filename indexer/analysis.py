@@ -152,6 +152,18 @@ def swedish_analyzer():
             | CompoundSplitFilter() | SwedishStemFilter())
 
 
+_analyzer = None
+
+
 def analyze(text: str) -> list[str]:
     """Terms the keyword index stores for `text` (also used to analyse queries)."""
-    return [token.text for token in swedish_analyzer()(text)]
+    global _analyzer
+    if _analyzer is None:
+        _analyzer = swedish_analyzer()  # built once: composing it costs more than analysing a word
+    return [token.text for token in _analyzer(text)]
+
+
+@lru_cache(maxsize=200_000)
+def analyze_word(word: str) -> tuple[str, ...]:
+    """`analyze` for one word, cached (snippets and highlighting ask for the same words again and again)."""
+    return tuple(analyze(word))

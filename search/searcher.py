@@ -89,6 +89,13 @@ class SearchResult:
 class Snapshot:
     """Everything of one index version needed to answer queries, loaded once."""
 
+    def plain_answer(self, article: Article) -> str:
+        """The public answer as plain text (cached: snippets need it on every search)."""
+        text = self._plain.get(article.id)
+        if text is None:
+            text = self._plain[article.id] = plain_text(article.public_body)
+        return text
+
     def __init__(self, version_dir: Path):
         self.dir = version_dir
         self.version = version_dir.name
@@ -103,6 +110,7 @@ class Snapshot:
         model = self.manifest["model"]
         self.vector = VectorSearcher(version_dir, self.manifest.get("vector_backend", "flat"), model["dimension"],
                                      records)
+        self._plain: dict[str, str] = {}
         self.translations: dict[str, list[Article]] = {}
         for article in self.articles.values():
             if article.translation_of:
@@ -235,9 +243,11 @@ class Searcher:
              coverage: float) -> Hit:
         snap = self.snapshot
         preferred = None
-        if chunk_id is not None and (include_internal or not snap.vector.chunk_internal[chunk_id]):
+        # Only a passage of the public answer makes a snippet: a matched title or
+        # alternative question would just repeat the question back.
+        if chunk_id is not None and snap.vector.chunk_kind[chunk_id] == "passage":
             preferred = snap.vector.chunk_text[chunk_id]
-        snippet = make_snippet(plain_text(article.public_body), terms, preferred)
+        snippet = make_snippet(snap.plain_answer(article), terms, preferred)
         matched = [name for name, rank in (("keyword", item.keyword_rank), ("vector", item.vector_rank)) if rank]
         translations = [{"id": t.id, "language": t.language, "title": t.title}
                         for t in snap.translations.get(article.id, []) if self.visible(t, "internal" if include_internal else "public")]

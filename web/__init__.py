@@ -1,1 +1,26 @@
-"""The Flask application (public, handler, api). The command-line entry point lives in web/cli.py."""
+"""The Flask application: resident pages (public), the handler workspace (handler) and the JSON API (api).
+
+The command-line entry point `kb` lives in web/cli.py; the gunicorn entry point in web/wsgi.py.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings from kb/settings.py (KB_* variables), then `test_config` on top."""
+    app = Flask(__name__)
+    from web import accounts, api, auth, config, engine, errors, handler, i18n, present, public, security
+
+    config.configure(app, test_config)
+    security.init_app(app)
+    i18n.init_app(app)
+    accounts.init_app(app)
+    engine.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    present.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(handler.bp)
+    app.register_blueprint(api.bp)
+    return app

