@@ -63,6 +63,10 @@ class SentenceTransformerEncoder(Encoder):
         vector.setflags(write=False)
         return vector
 
+    def clear_cache(self) -> None:
+        """Forget cached query embeddings (benchmarks time cold queries)."""
+        self._encode_query_cached.cache_clear()
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embed queries with the model's query prefix (a single query is cached)."""
         if not texts:
