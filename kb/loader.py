@@ -123,7 +123,8 @@ def _string_list(meta: dict, name: str, lines: dict[str, int]) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Article, list[Issue]]:
+def parse_article(path: Path, text: str, office_key: str, rel: str,
+                  today: dt.date | None = None) -> tuple[Article, list[Issue]]:
     """Parse one article file; raises _FileProblem for problems that make it unusable."""
     front, body, body_line = split_front_matter(text)
     meta = _parse_yaml(front, 2)
@@ -180,6 +181,10 @@ def parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Art
         internal_notes=split.internal,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+    due = article.review_due()
+    if today is not None and due is not None and due < today:
+        warnings.append(Issue(rel, lines.get("reviewed", 2),
+                              f"review overdue since {due.isoformat()} (owner: {article.owner or 'none'})", "warning"))
     return article, warnings
 
 
@@ -326,7 +331,7 @@ def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_s
     if text is None:
         return
     try:
-        article, warnings = parse_article(path, text, office_key, rel)
+        article, warnings = parse_article(path, text, office_key, rel, today)
     except _FileProblem as problem:
         corpus.issues.append(Issue(rel, problem.line, problem.message))
         return
@@ -340,10 +345,6 @@ def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_s
     first_seen[article.id] = rel
     if not article.group:
         article.group = corpus.offices[office_key].group
-    due = article.review_due()
-    if due is not None and due < today:
-        corpus.issues.append(Issue(rel, 1, f"review overdue since {due.isoformat()} (owner: {article.owner or 'none'})",
-                                   "warning"))
     corpus.articles[article.id] = article
 
 

@@ -82,7 +82,7 @@ def test_overdue_review_is_a_warning_not_an_error():
     corpus = load_content(FIXTURE_CONTENT, today=TODAY)
     overdue = [i for i in corpus.issues if "review overdue" in i.message]
     assert [i.severity for i in overdue] == ["warning"]
-    assert "felparkeringsavgift.md" in overdue[0].path
+    assert "felparkeringsavgift.md" in overdue[0].path and overdue[0].line == 6  # the `reviewed:` line
 
 
 def test_unclosed_internal_block_stays_internal(content_copy):
