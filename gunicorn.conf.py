@@ -22,15 +22,19 @@ preload_app = True
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
+# The path without its query string and no Referer: a question (q=...) may hold personal data, and
+# nothing unredacted may reach a log (docs/web.md, "The event store and redaction").
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus "%(a)s"'
 errorlog = "-"
 
 
 def post_worker_init(worker):
     """Give the worker its own database connections and load the model and index before it takes requests."""
-    from web import accounts
+    from web import accounts, events
     from web.engine import get_searcher
 
     app = worker.wsgi
     accounts.after_fork(app)
+    events.after_fork(app)
     with app.app_context():
         get_searcher()

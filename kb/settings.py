@@ -69,6 +69,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_hours", 10, "Hours a handler stays logged in before having to log in again.", int),
     Setting("answer_confidence", 0.5, "Confidence (0-1) above which the resident's results page shows the best "
             "answer in full.", float),
+    Setting("events_database_url", "", "SQLAlchemy URL of the event store (searches, outcomes, feedback, flags, "
+            "missing answers); empty means sqlite:///<data_dir>/events.db (WAL). Use postgresql://... for several "
+            "servers."),
+    Setting("feedback_comment_length", 300, "Longest resident feedback comment, flag reason or note kept, in "
+            "characters (after redaction).", int),
     Setting("contact_office", "allmant", "Office whose contact card is shown when no office fits a question "
             "(the contact centre); built-in contact centre details are used when it does not exist."),
 )

@@ -10,7 +10,7 @@ from flask import Flask
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings from kb/settings.py (KB_* variables), then `test_config` on top."""
     app = Flask(__name__)
-    from web import accounts, api, auth, config, engine, errors, handler, i18n, present, public, security
+    from web import accounts, api, auth, config, engine, errors, events, handler, i18n, present, public, security
 
     config.configure(app, test_config)
     security.init_app(app)
@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     present.init_app(app)
+    events.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(handler.bp)
     app.register_blueprint(api.bp)

@@ -8,6 +8,7 @@ from kb.schema import ID_PATTERN
 from web import offices, present
 from web.auth import WORKSPACE_ROLES
 from web.engine import get_searcher
+from web.events import capture
 from web.errors import UserError
 from web.openapi import document
 from web.queries import read_search
@@ -38,6 +39,8 @@ def search():
         raise UserError("missing_query", "the parameter q (the question) is required")
     result = get_searcher().search(asked.query, office=asked.office, group=asked.group, language=asked.language,
                                    audience=present.audience_of(internal), k=asked.k)
+    capture.record_search(result, asked.query, "handler" if internal else "resident", "api", asked.office,
+                          asked.language)
     body = result.to_dict()
     body["audience"] = present.audience_of(internal)
     return jsonify(body)

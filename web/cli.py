@@ -8,6 +8,7 @@ import indexer.cli  # noqa: E402,F401
 import search.cli  # noqa: E402,F401
 import bench.cli  # noqa: E402,F401
 import web.commands  # noqa: E402,F401
+import web.events.commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -36,7 +36,21 @@ def serve_command(settings: dict, host: str, port: int) -> None:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Index {searcher.snapshot.version}: {len(searcher.snapshot.articles)} articles.")
     click.echo(f"Resident pages: http://{host}:{port}/   Handler workspace: http://{host}:{port}/handlaggare/")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
+               request_handler=_path_only_log())
+
+
+def _path_only_log():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class PathOnlyLog(WSGIRequestHandler):
+        """Logs requests without their query string: a question (q=...) may hold personal data."""
+
+        def log_request(self, code="-", size="-") -> None:
+            self.path = self.path.split("?", 1)[0]   # the request is answered; only the log line sees this
+            super().log_request(code, size)
+
+    return PathOnlyLog
 
 
 @cli.group("user")

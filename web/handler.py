@@ -9,6 +9,7 @@ from kb.schema import ID_PATTERN
 from web import config, offices, present
 from web.auth import login_required
 from web.engine import get_searcher
+from web.events import capture
 from web.errors import UserError
 from web.queries import read_search
 
@@ -24,8 +25,8 @@ def _filters() -> dict:
     return {"offices": office_list, "groups": groups, "languages": languages}
 
 
-def _results():
-    """Run the handler's search; returns (request, view, error)."""
+def _results(source: str):
+    """Run the handler's search and record it; returns (request, view, error)."""
     started = time.perf_counter()
     try:
         asked = read_search()
@@ -33,6 +34,7 @@ def _results():
         return None, None, exc
     result = get_searcher().search(asked.query, office=asked.office, group=asked.group, language=asked.language,
                                    audience="internal", k=asked.k)
+    capture.record_search(result, asked.query, "handler", source, asked.office, asked.language)
     view = present.results_view(result, True, answer_confidence=2.0)   # handlers pick the answer themselves
     searcher = get_searcher()
     for hit in view["hits"]:
@@ -48,18 +50,18 @@ def _results():
 @login_required
 def workspace():
     """Search box, filters and results (server-rendered, so it also works without JavaScript)."""
-    asked, view, error = _results()
+    asked, view, error = _results("page")
     status = 400 if error else 200
     return render_template("handler/workspace.html", asked=asked, view=view, filters=_filters(),
                            error=error and error.user_message,
-                           notices=present.notices(internal=True)), status
+                           notices=present.notices(internal=True), saved=request.args.get("sparat")), status
 
 
 @bp.get("/sok.json")
 @login_required
 def search_live():
     """The result list as HTML inside JSON, for the search-as-you-type box."""
-    asked, view, error = _results()
+    asked, view, error = _results("live")
     if error is not None:
         raise error
     html = render_template("handler/_results.html", view=view) if view["query"] else ""
@@ -78,4 +80,5 @@ def article(article_id: str):
     return render_template("handler/article.html", article=view,
                            office=offices.office_card(found.office, internal=True),
                            notices=present.notices(internal=True, office=found.office),
-                           back=request.args.get("q", ""))
+                           back=request.args.get("q", ""), saved=request.args.get("sparat"),
+                           referral_offices=_filters()["offices"])

@@ -7,6 +7,8 @@ from flask_babel import ngettext
 from kb.schema import ID_PATTERN
 from web import offices, present
 from web.engine import get_searcher
+from web.events import capture
+from web.events.views import voted_on
 from web.errors import UserError
 from web.queries import read_search
 
@@ -19,21 +21,22 @@ def index():
     return render_template("public/index.html", notices=present.notices(internal=False), areas=present.areas())
 
 
-def _results():
-    """Run the resident's search; (view, None) or (None, UserError)."""
+def _results(source: str):
+    """Run the resident's search and record it; (view, None) or (None, UserError)."""
     try:
         asked = read_search()
     except UserError as exc:
         return None, exc
     result = get_searcher().search(asked.query, office=asked.office, language=asked.language, audience="public",
                                    k=asked.k)
+    capture.record_search(result, asked.query, "resident", source, asked.office, asked.language)
     return present.results_view(result, False, current_app.config["KB_ANSWER_CONFIDENCE"], asked.office), None
 
 
 @bp.get("/sok")
 def search():
     """Results for a question: works as a plain GET form without JavaScript."""
-    view, error = _results()
+    view, error = _results("page")
     if error is None and not view["query"]:
         return redirect(url_for("public.index"))
     status = 400 if error else 200
@@ -43,7 +46,7 @@ def search():
 @bp.get("/sok.json")
 def search_live():
     """The results region as HTML inside JSON, for updating the page as the resident types."""
-    view, error = _results()
+    view, error = _results("live")
     if error is not None:
         raise error
     html = render_template("public/_results.html", view=view) if view["query"] else ""
@@ -70,7 +73,8 @@ def article(article_id: str):
     view = present.article_view(found, internal=False)
     return render_template("public/article.html", article=view, office=offices.office_card(found.office),
                            area=get_searcher().snapshot.offices.get(found.office),
-                           notices=present.notices(internal=False, office=found.office))
+                           notices=present.notices(internal=False, office=found.office),
+                           voted=voted_on(found.id))
 
 
 @bp.get("/omrade/<office>")

@@ -17,7 +17,7 @@ PUBLIC_ARTICLE = "parkeringstillstand-rorelsehindrad"
 
 
 def app_config(searcher, built_data_dir, tmp_path, **extra) -> dict:
-    """The test configuration: the shared fixture Searcher, a fixed clock, a fresh accounts database."""
+    """The test configuration: the shared fixture Searcher, a fixed clock, fresh accounts and event databases."""
     config = {
         "TESTING": True,
         "SEARCHER": searcher,
@@ -25,6 +25,7 @@ def app_config(searcher, built_data_dir, tmp_path, **extra) -> dict:
         "CLOCK": lambda: OPEN_HOUR,
         "KB_DATA_DIR": str(built_data_dir),
         "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'accounts.db'}",
+        "KB_EVENTS_DATABASE_URL": f"sqlite:///{tmp_path / 'events.db'}",
         "KB_TODAY": TODAY.isoformat(),
     }
     config.update(extra)
