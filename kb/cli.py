@@ -7,6 +7,7 @@ import sys
 import click
 
 from kb.loader import load_content
+from kb.review import review_list
 from kb.settings import describe, load_settings
 
 
@@ -47,3 +48,24 @@ def lint_command(settings: dict, strict: bool) -> None:
                f"{errors} errors, {warnings} warnings")
     if errors or (strict and warnings):
         sys.exit(1)
+
+
+@cli.command("review")
+@click.option("--office", default=None, help="Only this office (folder key).")
+@click.option("--within", default=30, show_default=True, type=click.IntRange(0, 3650),
+              help="Also list articles due within this many days.")
+@click.pass_obj
+def review_command(settings: dict, office: str | None, within: int) -> None:
+    """Articles due for review or near valid_until, grouped by office and owner."""
+    corpus = load_content(settings["content_dir"], today=today_from(settings))
+    articles = [a for a in corpus.articles.values() if office in (None, a.office)]
+    items = review_list(articles, today_from(settings), within)
+    current = None
+    for item in items:
+        group = (item.article.office, item.article.owner or "(ingen ägare)")
+        if group != current:
+            current = group
+            click.echo(f"\n{group[0]} — {group[1]}")
+        when = f" {item.date.isoformat()}" if item.date else ""
+        click.echo(f"  {item.reason}{when}: {item.article.id}  ({item.article.path})")
+    click.echo(f"\n{len(items)} to review")
