@@ -10,7 +10,7 @@ from whoosh import index as whoosh_index
 from whoosh.scoring import BM25F
 from whoosh.query import And, Or, Phrase, Term
 
-from indexer.analysis import STOP_WORDS, analyze, stem
+from indexer.analysis import STOP_WORDS, analyze_word, stem
 from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS, PUBLIC_FIELDS, group_key
 
 SYNONYM_BOOST = 0.4   # a synonym is evidence, but weaker than the word typed (0.3-0.7 measured within 0.005 MRR)
@@ -40,7 +40,8 @@ def _deletions(term: str) -> set[str]:
 def _synonym_term(word: str) -> str:
     """The index term a synonym stands for: its stem, ignoring one-letter prefixes ("p-lapp" -> "lapp")."""
     parts = [w for w in re.findall(r"\w+", word.lower()) if len(w) > 1]
-    return analyze(parts[-1])[0] if parts and analyze(parts[-1]) else ""
+    terms = analyze_word(parts[-1]) if parts else ()
+    return terms[0] if terms else ""
 
 
 def query_words(text: str) -> list[str]:
@@ -113,8 +114,8 @@ class KeywordSearcher:
         weighted: dict[str, float] = {}
         known_words = 0
         unknown: list[str] = []
-        for word in words:
-            terms = analyze(word)
+        analysed = [(word, analyze_word(word)) for word in words]  # once per word, cached across queries
+        for word, terms in analysed:
             if not terms:
                 continue
             if any(self._known(searcher, t, fields) for t in terms):
@@ -131,7 +132,7 @@ class KeywordSearcher:
         clauses = [Term(f, t, boost=FIELD_BOOSTS[f] * w) for t, w in weighted.items() for f in fields]
         if PHRASE_BOOST:
             # Adjacent query words that also stand together in the text are stronger evidence.
-            stems = [analyze(word)[0] for word in words if analyze(word)]
+            stems = [terms[0] for _, terms in analysed if terms]
             for first, second in zip(stems, stems[1:]):
                 clauses += [Phrase(f, [first, second], slop=3, boost=PHRASE_BOOST) for f in PHRASE_FIELDS]
         used_fuzzy = False
