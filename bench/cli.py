@@ -1,4 +1,4 @@
-"""`kb bench ...`: quality (and, later, speed) measurements."""
+"""`kb bench ...`: search quality and speed measurements."""
 from __future__ import annotations
 
 import json
@@ -58,3 +58,74 @@ def convert_command(dataset: str, out_dir: str, source: str) -> None:
         sq = src / "swequad-mc"
         content, queries = convert_swequad([sq / "training.json", sq / "dev.json"], sq / "dev.json", out)
     click.echo(f"content: {content}\nqueries: {queries}")
+
+
+def _sizes(_ctx, _param, value: str) -> list[int]:
+    """Parse "1000,10000,100000" into sizes, refusing anything else with a clear message."""
+    try:
+        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give article counts separated by commas, e.g. 1000,10000,100000")
+    if not sizes or any(n < 10 or n > 1_000_000 for n in sizes):
+        raise click.BadParameter(f"{value!r}: each size must be between 10 and 1 000 000 articles")
+    return sizes
+
+
+@bench_group.command("speed")
+@click.option("--articles", "sizes", default="1000,10000,100000", show_default=True, callback=_sizes,
+              help="Synthetic corpus sizes, comma-separated.")
+@click.option("--queries", "query_count", default=500, show_default=True, type=click.IntRange(5, 100_000),
+              help="Queries with a known target per size.")
+@click.option("--http/--no-http", default=True, show_default=True, help="Load gunicorn at 1, 8 and 32 clients.")
+@click.option("--http-requests", default=300, show_default=True, type=click.IntRange(1, 100_000),
+              help="Requests per concurrency level (each a query not asked before).")
+@click.option("--peers/--no-peers", "with_peers", default=True, show_default=True,
+              help="Run txtai and tantivy too, where installed (requirements-bench.txt).")
+@click.option("--peers-max-articles", default=1_000_000, show_default=True, type=click.IntRange(0),
+              help="Run the peers only at sizes up to this many articles (txtai's build is as long as ours).")
+@click.option("--keep/--no-keep", "keep_previous", default=True, show_default=True,
+              help="Keep the figures of sizes not run now from the results file (split a long run over days).")
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
+              help="Where synthetic corpora are cached and indexes built; default <data_dir>/bench.")
+@click.option("--results", "results_file", type=click.Path(dir_okay=False), default=None,
+              help="Results JSON; default bench/results/speed.json.")
+@click.option("--docs/--no-docs", "write_docs", default=True, show_default=True,
+              help="Rewrite the speed section of docs/benchmarks.md and its plot.")
+@click.pass_obj
+def speed_command(settings: dict, sizes: list[int], query_count: int, http: bool, http_requests: int,
+                  with_peers: bool, peers_max_articles: int, keep_previous: bool, work_dir: str | None,
+                  results_file: str | None, write_docs: bool) -> None:
+    """Build time, incremental update, memory, start-up, latency p50/p95/p99, HTTP and peers per corpus size."""
+    from bench import report
+    from bench.speed import WorkerFailed, run_speed
+    from kb.embedding.factory import ModelNotAvailable, ensure_model
+    from kb.settings import PROJECT_ROOT
+
+    try:
+        model_path = ensure_model(settings["embedding_model"], settings["data_dir"], settings["model_cache"] or None)
+    except ModelNotAvailable as exc:
+        raise click.ClickException(str(exc)) from None
+    work = Path(work_dir) if work_dir else Path(settings["data_dir"]) / "bench"
+    out = Path(results_file) if results_file else PROJECT_ROOT / "bench" / "results" / "speed.json"
+    previous = None
+    if keep_previous and out.exists():
+        try:
+            previous = json.loads(out.read_text())
+        except ValueError:
+            raise click.ClickException(f"{out} is not a results file; remove it or use --no-keep") from None
+    try:
+        results = run_speed(sizes, work, model_path, query_count=query_count, http=http,
+                            http_requests=http_requests, with_peers=with_peers, peers_max_articles=peers_max_articles,
+                            previous=previous, index_threads=settings["index_threads"],
+                            batch_size=settings["encode_batch_size"])
+    except WorkerFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    command = "kb bench speed --articles " + ",".join(str(s["articles"]) for s in results["sizes"])
+    if write_docs:
+        docs = PROJECT_ROOT / "docs"
+        plotted = report.plot(results, docs / "benchmark-speed.png")
+        report.write_docs(docs / "benchmarks.md", report.section(results, command, plotted and plotted.name))
+    click.echo(report.tables(results))
+    click.echo(f"results: {out}")

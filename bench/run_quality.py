@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 from bench.cli import SHARED
 from bench.convert import convert_swefaq, convert_swequad
 from bench.quality import evaluate
+from bench.report import machine
 from kb.embedding.factory import encoder_from_settings
 from kb.settings import PROJECT_ROOT, load_settings
 
@@ -28,19 +27,6 @@ def datasets(work: Path) -> list[tuple[str, Path, Path]]:
     swequad = convert_swequad([sq / "training.json", sq / "dev.json"], sq / "dev.json", work / "swequad")
     own = (PROJECT_ROOT / "content", PROJECT_ROOT / "tests" / "eval" / "queries.jsonl")
     return [("SweFAQ dev", *swefaq), ("SweQUAD-MC dev (training+dev texts)", *swequad), ("tests/eval (our content)", *own)]
-
-
-def machine() -> str:
-    """One line describing where the figures were measured."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def main() -> None:

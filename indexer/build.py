@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import versions
+from indexer import sparse_index, versions
 from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
 from indexer.chunking import Chunk, chunk_article
@@ -49,8 +49,8 @@ def _content_commit(content_dir: Path) -> str:
         return ""
 
 
-def _previous_embeddings(data_dir: Path, fingerprint: str) -> dict[str, np.ndarray]:
-    """Embeddings of the current version keyed by chunk hash, if built with the same model."""
+def _previous_embeddings(data_dir: Path, fingerprint: str) -> dict[str, tuple]:
+    """(dense, sparse) embeddings of the current version keyed by chunk hash, if built with the same model."""
     try:
         current = versions.current_version(data_dir)
     except versions.NoIndex:
@@ -63,29 +63,34 @@ def _previous_embeddings(data_dir: Path, fingerprint: str) -> dict[str, np.ndarr
         vectors = np.load(current / "vectors.npy", mmap_mode="r")
     except (OSError, ValueError, KeyError):
         return {}
-    return {key: vectors[i] for i, key in enumerate(keys)}
+    # A version without sparse vectors (older, or a model without a head): dense reuse only.
+    sparse = sparse_index.previous_rows(current, keys) if manifest.get("sparse") else {}
+    return {key: (vectors[i], sparse.get(key)) for i, key in enumerate(keys)}
 
 
-def _embed(chunks: list[Chunk], encoder: Encoder, reuse: dict[str, np.ndarray], batch_size: int,
-           progress: bool) -> tuple[np.ndarray, int]:
+def _embed(chunks: list[Chunk], encoder: Encoder, reuse: dict[str, tuple], batch_size: int,
+           progress: bool) -> tuple[np.ndarray, list, int]:
     vectors = np.zeros((len(chunks), encoder.dimension), dtype=np.float32)
+    sparse: list = [None] * len(chunks)
+    wants_sparse = encoder.sparse_dimension > 0
     todo_q, todo_p = [], []
     for i, chunk in enumerate(chunks):
         cached = reuse.get(chunk.key())
-        if cached is not None:
-            vectors[i] = cached
+        if cached is not None and (cached[1] is not None or not wants_sparse):
+            vectors[i], sparse[i] = cached
         elif chunk.embed_as_query:
             todo_q.append(i)
         else:
             todo_p.append(i)
-    if todo_q:
-        vectors[todo_q] = encoder.encode_queries([chunks[i].text for i in todo_q])
-    if todo_p:
-        # Long passages last and sorted by length: batches of similar length pad less.
-        order = sorted(todo_p, key=lambda i: len(chunks[i].text))
-        vectors[order] = encoder.encode_passages([chunks[i].text for i in order], batch_size=batch_size,
-                                                 progress=progress)
-    return vectors, len(todo_q) + len(todo_p)
+    # Long passages last and sorted by length: batches of similar length pad less.
+    for kind, todo in (("query", todo_q), ("passage", sorted(todo_p, key=lambda i: len(chunks[i].text)))):
+        if todo:
+            dense, found = encoder.encode_with_sparse([chunks[i].text for i in todo], kind, batch_size,
+                                                      progress and kind == "passage")
+            vectors[todo] = dense
+            for i, vector in zip(todo, found):
+                sparse[i] = vector
+    return vectors, sparse, len(todo_q) + len(todo_p)
 
 
 def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, full: bool = False,
@@ -98,12 +103,13 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
     with versions.build_lock(data_dir):
         fingerprint = encoder.fingerprint()
         reuse = {} if full else _previous_embeddings(data_dir, fingerprint)
-        articles = list(corpus.articles.values())
+        # Drafts (`draft: true`, from the gap queue) hold TODO text: nobody may find them until they are finished.
+        articles = [article for article in corpus.articles.values() if not article.draft]
         chunks = [chunk for article in articles for chunk in chunk_article(article)]
-        vectors, embedded = _embed(chunks, encoder, reuse, batch_size, progress)
+        vectors, sparse, embedded = _embed(chunks, encoder, reuse, batch_size, progress)
         version_dir = versions.new_version_dir(data_dir)
         try:
-            _write_version(version_dir, corpus, articles, chunks, vectors, encoder, backend, content_dir)
+            _write_version(version_dir, corpus, articles, chunks, vectors, sparse, encoder, backend, content_dir)
         except BaseException:
             shutil.rmtree(version_dir, ignore_errors=True)
             raise
@@ -117,7 +123,7 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
 
 
 def _write_version(version_dir: Path, corpus: Corpus, articles, chunks: list[Chunk], vectors: np.ndarray,
-                   encoder: Encoder, backend: str, content_dir: Path) -> None:
+                   sparse: list, encoder: Encoder, backend: str, content_dir: Path) -> None:
     build_keyword_index(version_dir / "keyword", articles)
     ann = create_ann(backend, encoder.dimension)
     ann.build(vectors)
@@ -128,6 +134,13 @@ def _write_version(version_dir: Path, corpus: Corpus, articles, chunks: list[Chu
             record = asdict(chunk)
             record["key"] = chunk.key()
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sparse_files = []
+    if encoder.sparse_dimension:
+        position = {article.id: i for i, article in enumerate(articles)}
+        sparse_files = sparse_index.write(
+            version_dir, sparse, encoder.sparse_dimension,
+            np.array([position[c.article_id] for c in chunks], dtype=np.int64),
+            np.array([c.internal for c in chunks], dtype=bool), len(articles))
     with open(version_dir / "articles.jsonl", "w", encoding="utf-8") as out:
         for article in articles:
             out.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
@@ -147,5 +160,7 @@ def _write_version(version_dir: Path, corpus: Corpus, articles, chunks: list[Chu
         "articles": len(articles),
         "chunks": len(chunks),
         "issues": [str(issue) for issue in corpus.issues],
-        "files": ["keyword", "vectors.faiss", "vectors.npy", "chunks.jsonl", "articles.jsonl", "content.json"],
+        "sparse": {"dimension": encoder.sparse_dimension} if sparse_files else None,
+        "files": ["keyword", "vectors.faiss", "vectors.npy", "chunks.jsonl", "articles.jsonl", "content.json",
+                  *sparse_files],
     })

@@ -1,21 +1,27 @@
 """Index versions on disk: one folder per build, a CURRENT pointer switched atomically.
 
-A version is complete once its manifest.json exists (written last). Readers
-follow CURRENT; if it points to a broken version they fall back to the newest
-complete one, so a build killed half-way never leaves the service without an index.
+A version is complete once its manifest.json exists (written last). The manifest
+records the size and SHA-256 of every file, so a truncated or damaged file makes
+its version invalid too. Readers follow CURRENT; if it points to a broken version
+(or CURRENT is missing or garbage) they fall back to the newest intact one, so a
+build killed half-way never leaves the service without an index.
 """
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+# What new_version_dir names a version: anything else in CURRENT is garbage, never a path to follow.
+VERSION_NAME = re.compile(r"^\d{8}T\d{12}-[0-9a-f]{6}$")
 
 
 class NoIndex(RuntimeError):
@@ -36,19 +42,57 @@ def new_version_dir(data_dir: str | Path) -> Path:
 
 
 def read_manifest(version_dir: Path) -> dict | None:
-    """The manifest of a version, or None when the version is incomplete or corrupt."""
+    """The manifest of a version, or None when the version is incomplete or corrupt (missing or resized files)."""
     try:
         manifest = json.loads((version_dir / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    files = manifest.get("files", [])
-    if not all((version_dir / name).exists() for name in files):
+        if not isinstance(manifest, dict):
+            return None
+        files = manifest.get("files", [])
+        if not all((version_dir / name).exists() for name in files):
+            return None
+        # Sizes are cheap to check on every look; manifests written before checksums existed have none.
+        for name, (size, _digest) in manifest.get("checksums", {}).items():
+            if (version_dir / name).stat().st_size != size:
+                return None
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
     return manifest
 
 
+def verify_version(version_dir: Path) -> bool:
+    """True when the version is complete and every file still has the SHA-256 recorded at build time."""
+    manifest = read_manifest(version_dir)
+    if manifest is None:
+        return False
+    try:
+        return all(_sha256(version_dir / name) == digest
+                   for name, (_size, digest) in manifest.get("checksums", {}).items())
+    except OSError:
+        return False
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(version_dir: Path, names: list[str]) -> dict[str, list]:
+    """[size, sha256] of every file under the listed files and folders, by path relative to the version."""
+    found: dict[str, list] = {}
+    for name in names:
+        top = version_dir / name
+        paths = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+        for path in paths:
+            found[path.relative_to(version_dir).as_posix()] = [path.stat().st_size, _sha256(path)]
+    return found
+
+
 def write_manifest(version_dir: Path, manifest: dict) -> None:
-    """Write the manifest last, atomically: it is what makes the version valid."""
+    """Write the manifest last, atomically: it is what makes the version valid (checksums of its files added)."""
+    manifest = dict(manifest, checksums=_checksums(version_dir, manifest.get("files", [])))
     tmp = version_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _fsync(tmp)
@@ -78,19 +122,19 @@ def switch_to(data_dir: str | Path, version_dir: Path) -> None:
 
 
 def current_version(data_dir: str | Path) -> Path:
-    """The version to serve: CURRENT if valid, else the newest valid one; raises NoIndex if none."""
+    """The version to serve: CURRENT if intact, else the newest intact one; raises NoIndex if none."""
     root = index_root(data_dir)
     try:
-        name = (root / "CURRENT").read_text().strip()
-        candidate = root / "versions" / name
-        if name and read_manifest(candidate) is not None:
-            return candidate
+        name = (root / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
-        pass
-    versions = complete_versions(data_dir)
-    if not versions:
-        raise NoIndex(f"no index in {root}: run `kb index` first")
-    return versions[-1]
+        name = ""
+    if VERSION_NAME.match(name) and verify_version(root / "versions" / name):
+        return root / "versions" / name
+    # CURRENT is missing, garbage or names a damaged version: serve the newest intact one instead.
+    for candidate in reversed(complete_versions(data_dir)):
+        if verify_version(candidate):
+            return candidate
+    raise NoIndex(f"no index in {root} (no intact version): run `kb index` first")
 
 
 def current_marker(data_dir: str | Path) -> str:

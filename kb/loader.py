@@ -159,6 +159,14 @@ def parse_article(path: Path, text: str, office_key: str, rel: str,
                               "warning"))
     if not split.public.strip() and audience == "public":
         warnings.append(Issue(rel, body_line, "public article has no public answer text", "warning"))
+    draft = bool(meta.get("draft"))
+    if draft:
+        warnings.append(Issue(rel, lines.get("draft", 2), "draft: not indexed, nobody sees it until "
+                                                          "'draft: true' is removed", "warning"))
+    else:
+        todo = next((n for n, line in enumerate(body.splitlines()) if line.lstrip().startswith("TODO")), None)
+        if todo is not None:   # a finished draft must not show its TODO text to residents
+            warnings.append(Issue(rel, body_line + todo, "TODO text left from the draft", "warning"))
     article = Article(
         id=article_id,
         title=str(meta["title"]).strip(),
@@ -180,6 +188,7 @@ def parse_article(path: Path, text: str, office_key: str, rel: str,
         public_body=split.public,
         internal_notes=split.internal,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        draft=draft,
     )
     due = article.review_due()
     if today is not None and due is not None and due < today:
@@ -213,6 +222,8 @@ def parse_office(path: Path, text: str, key: str, rel: str) -> Office:
                                f"unknown field '{name}' in office (known: {', '.join(sorted(OFFICE_FIELDS))})")
     if not meta.get("name"):
         raise _FileProblem(1, "missing required field 'name'")
+    if meta.get("web") and not str(meta["web"]).startswith(("https://", "http://")):
+        raise _FileProblem(lines.get("web", 1), "web must be an http(s) URL")   # it becomes a link on every page
     hour_tables = [("hours", meta.get("hours") or {})]
     summer = meta.get("summer")
     if summer is not None:
@@ -233,6 +244,8 @@ def parse_office(path: Path, text: str, key: str, rel: str) -> Office:
             if _hours_problem(value):
                 raise _FileProblem(lines.get("hours", 1), f"invalid {label} for {day}: {value!r} (use HH:MM-HH:MM or closed)")
     exceptions = []
+    if not isinstance(meta.get("exceptions") or [], list):
+        raise _FileProblem(lines.get("exceptions", 1), "exceptions must be a list of {date, hours, note}")
     for item in meta.get("exceptions") or []:
         if not isinstance(item, dict) or "date" not in item:
             raise _FileProblem(lines.get("exceptions", 1), "each exception needs a 'date' and 'hours'")
@@ -245,7 +258,7 @@ def parse_office(path: Path, text: str, key: str, rel: str) -> Office:
         group=str(meta.get("group") or meta["name"]), phone=str(meta.get("phone") or ""),
         email=str(meta.get("email") or ""), web=str(meta.get("web") or ""),
         hours={d: str(v) for d, v in (meta.get("hours") or {}).items()}, summer=summer,
-        exceptions=exceptions, referral=str(meta.get("referral") or ""), path=rel,
+        exceptions=exceptions, referral=str(meta.get("referral") or ""), owner=str(meta.get("owner") or ""), path=rel,
     )
 
 

@@ -56,6 +56,7 @@ class Article:
     public_body: str = ""  # Markdown with internal blocks removed
     internal_notes: list[str] = field(default_factory=list)
     content_hash: str = ""
+    draft: bool = False  # written by `kb gap draft`: not indexed until an editor removes `draft: true`
 
     @property
     def is_internal(self) -> bool:
@@ -106,6 +107,7 @@ class Office:
     summer: dict[str, Any] | None = None
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     referral: str = ""
+    owner: str = ""  # default owner of new articles (drafts from the gap queue)
     path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,10 +166,12 @@ ARTICLE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "valid_until": ((dt.date, str), False),
     "related": ((list,), False),
     "links": ((list,), False),
+    "draft": ((bool,), False),
 }
 
 OFFICE_FIELDS = {
     "name", "description", "group", "phone", "email", "web", "hours", "summer", "exceptions", "referral",
+    "owner",
 }
 
 NOTICE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {

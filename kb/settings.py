@@ -6,7 +6,9 @@ can be changed.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +45,26 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _rate_limits(value: str) -> str:
+    """Check a rate-limit string such as '30 per minute;600 per hour' (Flask-Limiter's notation)."""
+    parts = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    pattern = re.compile(r"^\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day|month|year)s?$", re.I)
+    bad = [part for part in parts if not pattern.match(part)]
+    if bad or not parts:
+        raise ValueError(f"{value!r} is not a rate limit like '30 per minute;600 per hour'")
+    return value
+
+
+def _networks(value: str) -> str:
+    """Check a comma-separated list of IP addresses and CIDR networks."""
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("content_dir", str(PROJECT_ROOT / "content"), "Folder of the Markdown content (one sub-folder per office)."),
     Setting("data_dir", str(PROJECT_ROOT / "data"), "Folder for built index versions and the converted model."),
@@ -76,6 +98,37 @@ SETTINGS: tuple[Setting, ...] = (
             "characters (after redaction).", int),
     Setting("contact_office", "allmant", "Office whose contact card is shown when no office fits a question "
             "(the contact centre); built-in contact centre details are used when it does not exist."),
+    # Operations (web/metrics.py, web/health.py).
+    Setting("metrics_allow", "127.0.0.1,::1", "Comma-separated addresses/networks that may read /metrics "
+            "(Prometheus); requests through a proxy (X-Forwarded-For) are always refused."),
+    # Access and security (web/sso.py, web/limits.py, web/security.py).
+    Setting("trusted_proxies", "", "Comma-separated IPs/CIDRs of the reverse proxies in front of the app; only from "
+            "them are the SSO headers, X-Forwarded-For and X-Forwarded-Proto believed. Empty: none.", _networks),
+    Setting("sso_user_header", "", "Header the trusted proxy sets to the signed-in user's name (e.g. X-Remote-User); "
+            "empty turns single sign-on off."),
+    Setting("sso_groups_header", "X-Remote-Groups", "Header the trusted proxy sets to the user's groups "
+            "(comma- or semicolon-separated)."),
+    Setting("sso_role_map", "", "Groups to roles, 'group=role,group=role' (roles: handler, editor, admin; the highest "
+            "wins). A single sign-on user with no mapped group gets no access."),
+    Setting("login_max_failures", 5, "Failed logins for one user name within login_window_minutes before the name "
+            "is locked.", int),
+    Setting("login_address_max_failures", 20, "Failed logins from one client address within login_window_minutes "
+            "before the address is locked.", int),
+    Setting("login_window_minutes", 15, "Window in which failed logins are counted.", int),
+    Setting("login_lockout_minutes", 15, "Minutes a locked user name or address is refused (a right password "
+            "too).", int),
+    Setting("rate_limits", True, "Limit requests per client on public search, feedback and the API (logged-in "
+            "handlers are never limited).", _bool),
+    Setting("redis_url", "", "Redis URL (redis://host:6379/0) for the rate-limit and login counters, shared by "
+            "several servers; empty keeps them in each process's memory."),
+    Setting("limit_search", "30 per minute;600 per hour", "Resident searches (/sok) per client address.",
+            _rate_limits),
+    Setting("limit_live_search", "120 per minute;2000 per hour", "Search-as-you-type requests (/sok.json) per "
+            "client address.", _rate_limits),
+    Setting("limit_feedback", "10 per minute;60 per hour", "Resident feedback answers per client address.",
+            _rate_limits),
+    Setting("limit_api", "60 per minute;2000 per hour", "Public JSON API requests per client address (token and "
+            "session users are not limited).", _rate_limits),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +20,10 @@ from indexer import versions
 from kb.embedding.base import Encoder
 from kb.markdown import plain_text
 from kb.schema import Article
-from search.fusion import fuse
+from search.fusion import SPARSE_WEIGHT, add_sparse, fuse
 from search.keyword import KeywordSearcher
 from search.snippets import make_snippet
+from search.sparse import SparseScorer
 from search.vector import VectorSearcher
 
 CANDIDATES = 50         # how deep each signal is read before fusion
@@ -110,6 +113,9 @@ class Snapshot:
         model = self.manifest["model"]
         self.vector = VectorSearcher(version_dir, self.manifest.get("vector_backend", "flat"), model["dimension"],
                                      records)
+        # Versions built with a model without a sparse head (or before it existed) fuse two signals.
+        self.sparse = SparseScorer(version_dir, self.vector.article_ids, self.vector.chunk_article,
+                                   self.vector.chunk_internal) if self.manifest.get("sparse") else None
         self._plain: dict[str, str] = {}
         self.translations: dict[str, list[Article]] = {}
         for article in self.articles.values():
@@ -127,7 +133,8 @@ class Searcher:
     """Hybrid search over the current index version of a data directory."""
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, *, fuzzy: bool = True, max_query_length: int = 500,
-                 today: dt.date | None = None, fusion: str = "weighted", fusion_params: dict | None = None):
+                 today: dt.date | None = None, fusion: str = "weighted", fusion_params: dict | None = None,
+                 sparse_weight: float = SPARSE_WEIGHT):
         self.data_dir = Path(data_dir)
         self.encoder = encoder
         self.fuzzy = fuzzy
@@ -135,6 +142,9 @@ class Searcher:
         self.fixed_today = today
         self.fusion = fusion
         self.fusion_params = fusion_params or {}
+        self.sparse_weight = sparse_weight
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._lock = threading.Lock()
         self._marker = None
         self._checked = 0.0
@@ -195,10 +205,19 @@ class Searcher:
         article = self.snapshot.articles.get(article_id)
         return article if article is not None and self.visible(article, audience) else None
 
+    def _encoder_pool(self) -> ThreadPoolExecutor:
+        """One embedding thread per process (made lazily: a gunicorn worker forked after preload has none)."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool, self._pool_pid = ThreadPoolExecutor(1, thread_name_prefix="kb-embed"), os.getpid()
+        return self._pool
+
     def search(self, query: str, *, office: str | None = None, group: str | None = None,
                language: str | None = None, audience: str = "public", k: int = 10,
-               method: str = "hybrid") -> SearchResult:
-        """Search articles; `audience="internal"` (handlers) also sees internal articles and notes."""
+               method: str = "hybrid", query_vector=None) -> SearchResult:
+        """Search articles; `audience="internal"` (handlers) also sees internal articles and notes.
+
+        `query_vector`: the query's embedding when the caller already has it (the gap queue embeds in batches).
+        """
         started = time.perf_counter()
         self.refresh()
         snap = self.snapshot
@@ -211,10 +230,17 @@ class Searcher:
         include_internal = audience == "internal"
         filters = dict(office=office or None, group=group or None, language=language or None,
                        include_internal=include_internal)
+        pending = None
+        if method == "hybrid" and query_vector is None:
+            # The model (torch, GIL released) embeds on the second core while Whoosh (Python) matches words.
+            pending = self._encoder_pool().submit(self.encoder.encode_queries, [text])
         kw = snap.keyword.search(text, CANDIDATES, fuzzy=self.fuzzy, **filters) if method != "vector" else None
         vec = []
         if method != "keyword":
-            query_vector = self.encoder.encode_queries([text])[0]
+            if pending is not None:
+                query_vector = pending.result()[0]
+            elif query_vector is None:
+                query_vector = self.encoder.encode_queries([text])[0]
             vec = snap.vector.search(query_vector, CANDIDATES, **filters)
         kw_hits = kw.hits if kw else []
         coverage = kw.coverage if kw else 0.0
@@ -225,6 +251,11 @@ class Searcher:
             fused = fuse([], vec_pairs, 0.0, "weighted")
         else:
             fused = fuse(kw_hits, vec_pairs, coverage, self.fusion, **self.fusion_params)
+            if snap.sparse is not None and self.sparse_weight > 0:
+                query_sparse = self.encoder.query_sparse(text)
+                if query_sparse is not None:
+                    scored = snap.sparse.score(query_sparse, [f.id for f in fused], include_internal)
+                    fused = add_sparse(fused, scored, self.sparse_weight)
         best_chunk = {article_id: chunk for article_id, _, chunk in vec}
         terms = kw.terms if kw else set()
         hits: list[Hit] = []
@@ -259,7 +290,8 @@ class Searcher:
             language=article.language, audience=article.audience, score=round(item.score, 4),
             confidence=round(confidence_of(item, coverage), 3), matched=matched, snippet=snippet,
             signals={"keyword": {"rank": item.keyword_rank, "score": item.keyword_score},
-                     "vector": {"rank": item.vector_rank, "score": item.vector_score}},
+                     "vector": {"rank": item.vector_rank, "score": item.vector_score},
+                     "sparse": {"score": None if item.sparse_score is None else round(item.sparse_score, 4)}},
             translations=translations, translation_of=article.translation_of,
         )
 

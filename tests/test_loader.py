@@ -51,7 +51,7 @@ def test_unknown_field_names_its_line(content_copy):
     problems = [m for m in messages(load_content(content_copy, today=TODAY)) if "x.md" in m]
     assert problems == ["content/avfall/x.md:5: unknown field 'owmer' in article (known: id, title, office, group, "
                         "audience, language, translation_of, alt_questions, tags, owner, reviewed, review_every, "
-                        "valid_until, related, links)"]
+                        "valid_until, related, links, draft)"]
 
 
 def test_missing_required_field_and_bad_date_and_wrong_office(content_copy):

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import (Column, DateTime, ForeignKey, Integer, MetaData, String, Table, create_engine, delete,
                         insert, select, update)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 ROLES = ("handler", "editor", "admin")
@@ -22,6 +23,7 @@ HASH_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 10
 NAME_MAX = 80
 TOKEN_PREFIX = "kb_"
+SSO_ONLY = "!sso"   # password hash of accounts created by single sign-on: no password ever matches it
 _EXTENSION = "kb_accounts"
 # Checked against when a name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method=HASH_METHOD)
@@ -135,10 +137,25 @@ def authenticate(name: str, password: str) -> User | None:
     """The user if name and password match, else None (in about the same time either way)."""
     with _engine().connect() as conn:
         row = conn.execute(select(users).where(users.c.name == (name or "").strip())).first()
-    if row is None:
+    if row is None or row.password_hash == SSO_ONLY:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     return _user(row) if check_password_hash(row.password_hash, password or "") else None
+
+
+def ensure_sso_user(name: str, role: str) -> User:
+    """The account of a single sign-on user, created on first sight; its role follows the proxy's groups."""
+    try:
+        with _engine().begin() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+            if row is None:
+                conn.execute(insert(users).values(name=name, password_hash=SSO_ONLY, role=role,
+                                                  session_nonce=secrets.token_hex(16), created_at=_now()))
+            elif row.role != role:
+                conn.execute(update(users).where(users.c.id == row.id).values(role=role))
+    except IntegrityError:
+        pass   # a parallel first request created it a moment ago
+    return find_user(name)
 
 
 def set_password(name: str, password: str) -> None:

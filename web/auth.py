@@ -6,9 +6,11 @@ import time
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from web import accounts
+from web import accounts, sso
 from web.errors import wants_json
+from web.limits import get_throttle
 from web.security import safe_path
 
 bp = Blueprint("auth", __name__)
@@ -27,6 +29,13 @@ def load_user() -> None:
     g.user = None
     g.session_expired = False
     g.via_token = False
+    g.sso_denied = False
+    vouched = sso.proxy_user()
+    if vouched is not None:
+        # The trusted proxy has signed the user in; its word replaces any session.
+        g.sso_denied = vouched is sso.DENIED
+        g.user = None if g.sso_denied else vouched
+        return
     header = request.headers.get("Authorization", "")
     if header and request.path.startswith("/api/"):
         scheme, _sep, token = header.partition(" ")
@@ -56,6 +65,8 @@ def login_required(view=None, *, roles: tuple[str, ...] = WORKSPACE_ROLES):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.user is None:
+            if g.get("sso_denied"):
+                abort(403)   # signed in by the proxy, but no group of the user maps to a role here
             if wants_json():
                 abort(401)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?"),
@@ -64,6 +75,7 @@ def login_required(view=None, *, roles: tuple[str, ...] = WORKSPACE_ROLES):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapped.required_roles = roles   # read by the role-boundary tests, which walk every route
     return wrapped
 
 
@@ -72,20 +84,32 @@ def login():
     """The login form; on success, a fresh session and on to the page asked for."""
     target = safe_path(request.values.get("next"), url_for("handler.workspace"))
     error, status = None, 200
+    headers = {}
     if request.method == "POST":
-        user = accounts.authenticate(request.form.get("name", "")[:accounts.NAME_MAX],
-                                     request.form.get("password", "")[:1024])
+        name = request.form.get("name", "")[:accounts.NAME_MAX]
+        throttle = get_throttle()
+        # A locked name or address is refused before the password is even looked at, right or wrong.
+        wait = throttle.locked_for(name)
+        user = None if wait else accounts.authenticate(name, request.form.get("password", "")[:1024])
         if user is not None:
+            throttle.succeeded(name)
             session.clear()   # a new session at every login: nothing from before carries over
             session.permanent = True
             session.update(user_id=user.id, nonce=user.session_nonce, login_at=int(time.time()))
             return redirect(target, code=303)
-        error, status = _("Fel användarnamn eller lösenord."), 401
+        wait = wait or throttle.failed(name)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            error = ngettext("För många misslyckade inloggningar. Vänta %(num)d minut och försök igen.",
+                             "För många misslyckade inloggningar. Vänta %(num)d minuter och försök igen.", minutes)
+            status, headers = 429, {"Retry-After": str(wait)}
+        else:
+            error, status = _("Fel användarnamn eller lösenord."), 401
     elif g.user is not None:
         return redirect(target)
     expired = request.args.get("expired") == "1" or g.session_expired
     return render_template("auth/login.html", error=error, expired=expired, next=target,
-                           name=request.form.get("name", "")), status
+                           name=request.form.get("name", "")), status, headers
 
 
 @bp.post("/logga-ut")

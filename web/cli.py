@@ -9,6 +9,8 @@ import search.cli  # noqa: E402,F401
 import bench.cli  # noqa: E402,F401
 import web.commands  # noqa: E402,F401
 import web.events.commands  # noqa: E402,F401
+import web.events.gap_commands  # noqa: E402,F401
+import web.events.report_commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("Sidan finns inte"), _("Det du söker finns inte eller har tagits bort.")),
         405: (_("Det går inte att göra så"), _("Sidan tar inte emot den här sortens förfrågan.")),
         413: (_("För mycket data"), _("Det du skickade är för stort.")),
+        429: (_("För många förfrågningar"), _("Du har skickat många förfrågningar på kort tid. Vänta en liten stund "
+                                             "och försök sedan igen.")),
         500: (_("Något gick fel"), _("Ett oväntat fel inträffade. Försök igen om en stund.")),
         503: (_("Tjänsten är inte tillgänglig"), _("Kunskapsbanken startar eller uppdateras. Försök igen om en stund.")),
     }
@@ -69,6 +71,9 @@ def _http(exc: HTTPException):
         message = (_("Ogiltig eller återkallad API-nyckel.") if code == "invalid_token"
                    else _("Logga in eller skicka en API-nyckel (Authorization: Bearer ...)."))
         return respond(401, code, message, {"WWW-Authenticate": 'Bearer realm="kunskapsbanken"'})
+    if status == 429:
+        # Flask-Limiter's description names the limit; the visitor gets our own words (Retry-After says when).
+        return respond(429, "rate_limited")
     code = getattr(exc, "error_code", None) or (exc.name or "error").lower().replace(" ", "_")
     return respond(status, code, getattr(exc, "user_message", None))
 

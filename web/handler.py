@@ -34,8 +34,9 @@ def _results(source: str):
         return None, None, exc
     result = get_searcher().search(asked.query, office=asked.office, group=asked.group, language=asked.language,
                                    audience="internal", k=asked.k)
-    capture.record_search(result, asked.query, "handler", source, asked.office, asked.language)
+    token = capture.record_search(result, asked.query, "handler", source, asked.office, asked.language)
     view = present.results_view(result, True, answer_confidence=2.0)   # handlers pick the answer themselves
+    view["token"] = token   # result links carry it (&s=), so opening one is counted for this search
     searcher = get_searcher()
     for hit in view["hits"]:
         article = searcher.article(hit["id"], "internal")
@@ -76,6 +77,7 @@ def article(article_id: str):
     found = get_searcher().article(article_id, "internal") if ID_PATTERN.match(article_id) else None
     if found is None:
         abort(404)
+    capture.record_opened(request.args.get("s"), found.id)
     view = present.article_view(found, internal=True)
     return render_template("handler/article.html", article=view,
                            office=offices.office_card(found.office, internal=True),

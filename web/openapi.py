@@ -31,7 +31,8 @@ SCHEMAS: dict[str, Any] = {
         "score": {"type": "number"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "matched": {"type": "array", "items": {"enum": ["keyword", "vector"]}},
         "snippet": {"type": "string", "description": "HTML-escaped extract; matched words wrapped in <mark>."},
-        "signals": _object({"keyword": SIGNAL, "vector": SIGNAL}),
+        "signals": _object({"keyword": SIGNAL, "vector": SIGNAL, "sparse": _object(
+            {"score": {"type": ["number", "null"], "description": "learned-sparse cosine (null: not scored)"}})}),
         "translations": {"type": "array", "items": LANGUAGE_REF},
         "translation_of": NULLABLE_STRING,
     }),

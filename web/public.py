@@ -1,7 +1,7 @@
 """Resident self-service: start page, answer-first results, article and area pages. Public content only."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import ngettext
 
 from kb.schema import ID_PATTERN
@@ -29,8 +29,10 @@ def _results(source: str):
         return None, exc
     result = get_searcher().search(asked.query, office=asked.office, language=asked.language, audience="public",
                                    k=asked.k)
-    capture.record_search(result, asked.query, "resident", source, asked.office, asked.language)
-    return present.results_view(result, False, current_app.config["KB_ANSWER_CONFIDENCE"], asked.office), None
+    token = capture.record_search(result, asked.query, "resident", source, asked.office, asked.language)
+    view = present.results_view(result, False, current_app.config["KB_ANSWER_CONFIDENCE"], asked.office)
+    view["token"] = token   # result links carry it (?s=), so opening one is counted for this search
+    return view, None
 
 
 @bp.get("/sok")
@@ -70,6 +72,7 @@ def article(article_id: str):
     found = get_searcher().article(article_id, "public") if ID_PATTERN.match(article_id) else None
     if found is None:
         abort(404)   # the same answer for internal, expired and unknown ids: nothing to learn from it
+    capture.record_opened(request.args.get("s"), found.id)
     view = present.article_view(found, internal=False)
     return render_template("public/article.html", article=view, office=offices.office_card(found.office),
                            area=get_searcher().snapshot.offices.get(found.office),

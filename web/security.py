@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -23,6 +25,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+# Two years, the value browsers' preload lists ask for; only ever sent over HTTPS.
+STRICT_TRANSPORT_SECURITY = "max-age=63072000"
 
 
 def init_app(app: Flask) -> None:
@@ -66,6 +70,8 @@ def _headers(response):
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if is_https():
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     if request.path.startswith("/static/"):
         return response
     # Pages of a logged-in handler (and internal API answers) must not be kept by any cache.
@@ -84,3 +90,47 @@ def safe_path(target: str | None, default: str) -> str:
     if any(ord(c) < 32 for c in target):
         return default
     return target
+
+
+@lru_cache(maxsize=32)
+def _networks(spec: str) -> tuple:
+    """The trusted-proxy list (already validated by kb/settings.py) as ip_network objects."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _in(address: str | None, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def from_trusted_proxy() -> bool:
+    """True when the request comes straight from one of KB_TRUSTED_PROXIES (headers it sets may be believed)."""
+    return _in(request.remote_addr, _networks(current_app.config.get("KB_TRUSTED_PROXIES") or ""))
+
+
+def client_address() -> str:
+    """The client's IP: the connecting address, or behind trusted proxies the last address they did not add."""
+    networks = _networks(current_app.config.get("KB_TRUSTED_PROXIES") or "")
+    address = request.remote_addr or "unknown"
+    if not _in(address, networks):
+        return address
+    # X-Forwarded-For is appended to by each proxy; walk from the right past our own proxies only.
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if not hop:
+            continue
+        if not _in(hop, networks):
+            return hop if _in(hop, (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))) else address
+        address = hop
+    return address
+
+
+def is_https() -> bool:
+    """True when the client talks HTTPS to us: directly, via a trusted proxy's X-Forwarded-Proto, or by setting."""
+    if request.is_secure or current_app.config.get("KB_SECURE_COOKIES"):
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https" and from_trusted_proxy()

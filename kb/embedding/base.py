@@ -23,3 +23,16 @@ class Encoder(ABC):
     @abstractmethod
     def fingerprint(self) -> str:
         """A stable id of the exact weights, recorded with every index built with them."""
+
+    # Models with a learned-sparse head (kb/embedding/sparse_head.py) override the two below.
+    sparse_dimension: int = 0
+
+    def encode_with_sparse(self, texts: list[str], kind: str = "passage", batch_size: int = 32,
+                           progress: bool = False) -> tuple[np.ndarray, list]:
+        """Dense vectors and, per text, a sparse vector (None when the model has no sparse head)."""
+        dense = self.encode_queries(texts) if kind == "query" else self.encode_passages(texts, batch_size, progress)
+        return dense, [None] * len(texts)
+
+    def query_sparse(self, text: str):
+        """The sparse vector of one query (None when the model has no sparse head)."""
+        return None

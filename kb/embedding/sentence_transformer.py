@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.embedding.base import Encoder
+from kb.embedding.sparse_head import SparseHead, find_head
 
 # e5 models were trained with these prefixes; other models get none.
 E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
@@ -39,6 +40,9 @@ class SentenceTransformerEncoder(Encoder):
         self.passage_prefix = prompts.get("passage", E5_PREFIXES["passage"] if is_e5 else "")
         # Cache single-query embeddings: handlers and residents repeat questions.
         self._encode_query_cached = lru_cache(maxsize=query_cache_size)(self._encode_one_query)
+        head_path = find_head(self.path)
+        self.sparse_head = SparseHead(head_path, self.dimension) if head_path else None
+        self.sparse_dimension = self.sparse_head.dimension if self.sparse_head else 0
 
     def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         import torch
@@ -57,11 +61,43 @@ class SentenceTransformerEncoder(Encoder):
         prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
         features = prepare([self.query_prefix + text])
         with torch.inference_mode():
-            output = self.model(features)["sentence_embedding"]
-            output = torch.nn.functional.normalize(output, dim=-1)
+            out = self.model(features)
+            output = torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
         vector = output[0].float().numpy().astype(np.float32)
         vector.setflags(write=False)
-        return vector
+        return vector, self._sparse_of(out, 0)
+
+    def _sparse_of(self, out: dict, row: int):
+        """The sparse vector of one text of a forward pass: its content tokens, without <s> and </s>."""
+        if self.sparse_head is None:
+            return None
+        length = int(out["attention_mask"][row].sum())
+        return self.sparse_head.project(out["token_embeddings"][row, 1:length - 1])
+
+    def query_sparse(self, text: str):
+        """The sparse vector of one query, from the same (cached) forward pass as its dense vector."""
+        return self._encode_query_cached(text)[1]
+
+    def encode_with_sparse(self, texts: list[str], kind: str = "passage", batch_size: int = 32,
+                           progress: bool = False) -> tuple[np.ndarray, list]:
+        """Dense and sparse vectors from one forward pass per batch (the caller sorts texts by length)."""
+        if self.sparse_head is None:
+            return super().encode_with_sparse(texts, kind, batch_size, progress)
+        import torch
+
+        torch.set_num_threads(self.batch_threads)
+        prefix = self.query_prefix if kind == "query" else self.passage_prefix
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        dense = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sparse = []
+        for start in range(0, len(texts), batch_size):
+            features = prepare([prefix + t for t in texts[start:start + batch_size]])
+            with torch.inference_mode():
+                out = self.model(features)
+                vectors = torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
+            dense[start:start + len(vectors)] = vectors.float().numpy()
+            sparse += [self._sparse_of(out, row) for row in range(len(vectors))]
+        return dense, sparse
 
     def clear_cache(self) -> None:
         """Forget cached query embeddings (benchmarks time cold queries)."""
@@ -72,7 +108,7 @@ class SentenceTransformerEncoder(Encoder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1:
-            return self._encode_query_cached(texts[0])[None, :]
+            return self._encode_query_cached(texts[0])[0][None, :]
         return self._encode([self.query_prefix + t for t in texts], batch_size=64)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:

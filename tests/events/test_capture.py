@@ -20,6 +20,7 @@ def make_app(searcher, built_data_dir, tmp_path):
 
     def make(url: str | None = None, **extra):
         url = url or f"sqlite:///{tmp_path / 'events.db'}"
+        extra.setdefault("KB_RATE_LIMITS", "false")   # the corpus sends more feedback than a resident may
         return create_app(app_config(searcher, built_data_dir, tmp_path, KB_EVENTS_DATABASE_URL=url, **extra))
 
     return make

@@ -9,7 +9,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "add_link": (2,)}   # add_link: editor menu labels
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 
 from flask import current_app, session
+from sqlalchemy import update
 
 from kb.redact import redact, redact_limited
 from web.events import get_store, tables
 
 TOP_HITS = 5   # ids kept per search: enough to see what was offered, small enough to stay cheap
+TOKEN_PATTERN = re.compile(rf"^[0-9a-f]{{{tables.TOKEN_MAX}}}$")
 
 
 def _limit() -> int:
@@ -18,11 +21,14 @@ def _limit() -> int:
 
 
 def record_search(result, query: str, channel: str, source: str, office: str | None = None,
-                  language: str | None = None) -> None:
-    """Queue one search (redacted query, top hits, confidence); never waits for the database."""
+                  language: str | None = None) -> str | None:
+    """Queue one search (redacted query, top hits, confidence); returns its token for the result links."""
     if not query:
-        return
+        return None
     hits = result.hits[:TOP_HITS]
+    # Random, so a link tells nothing about the search or who made it; it only ties an opening to it.
+    token = secrets.token_hex(tables.TOKEN_MAX // 2)
+    current_app.extensions["kb_metrics"].searched(channel, source, bool(result.low_confidence))   # web/metrics.py
     get_store().enqueue(tables.search_events, {
         # Filters are validated free text (up to 120 characters); PostgreSQL refuses what does not fit a column.
         "channel": channel, "source": source, "office": (office or "")[:tables.KEY_MAX] or None,
@@ -30,7 +36,18 @@ def record_search(result, query: str, channel: str, source: str, office: str | N
         "query": redact(query)[:tables.QUERY_MAX],
         "hit_ids": json.dumps([h.id for h in hits]),
         "top_confidence": round(float(result.confidence), 4) if result.hits else None,
-        "hit_count": len(result.hits), "low_confidence": bool(result.low_confidence)})
+        "hit_count": len(result.hits), "low_confidence": bool(result.low_confidence), "token": token})
+    return token
+
+
+def record_opened(token: str | None, article_id: str) -> None:
+    """Mark the search behind `token` (from a result link, ?s=) as opened; the first article opened is kept."""
+    if not token or not TOKEN_PATTERN.match(token):
+        return   # no token, or not one we made: nothing to record, and never an error for the reader
+    search = tables.search_events
+    get_store().enqueue_statement(
+        update(search).where(search.c.token == token, search.c.opened_article.is_(None))
+        .values(opened_article=article_id[:tables.KEY_MAX]))
 
 
 def record_outcome(article, outcome: str, referred_to: str | None, query: str) -> bool:

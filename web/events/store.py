@@ -158,6 +158,16 @@ class EventStore:
                 self.dropped += 1
             log.warning("event queue full: search event dropped (%d so far)", self.dropped)
 
+    def enqueue_statement(self, statement) -> None:
+        """Queue an UPDATE (or other statement) behind the pending inserts, so it sees the rows they add."""
+        if self._writer is None or self._pid != os.getpid():
+            self._start_writer()
+        try:
+            self._queue.put_nowait((None, statement))
+        except queue.Full:
+            with self._lock:
+                self.dropped += 1
+
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until queued events are written (tests, shutdown)."""
         deadline = time.monotonic() + timeout
@@ -183,9 +193,9 @@ class EventStore:
             try:
                 if self._usable():
                     with self.engine.begin() as conn:
-                        conn.execute(insert(table).values(**row))
+                        conn.execute(row if table is None else insert(table).values(**row))
             except Exception as exc:   # noqa: BLE001 - the writer thread must survive anything
-                self._failed(f"insert into {table.name}", exc)
+                self._failed("update" if table is None else f"insert into {table.name}", exc)
             finally:
                 work.task_done()
 

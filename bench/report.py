@@ -1,0 +1,231 @@
+"""Turn `kb bench speed` results into Markdown tables, a plot, and the section of docs/benchmarks.md."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+START, END = "<!-- bench-speed:start -->", "<!-- bench-speed:end -->"
+# The targets of issue 5, checked against whatever sizes were run.
+P95_TARGETS_MS = {10_000: 40.0, 100_000: 120.0}
+INCREMENTAL_TARGET_S, STARTUP_TARGET_S, RSS_TARGET_MB, BUILD_SHARE_TARGET = 2.0, 5.0, 1536.0, 0.8
+
+
+def machine() -> str:
+    """One line describing where the figures were measured."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    load = ", load average %.1f at start" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    return f"{os.cpu_count()} cores, {cpu}{memory}, Python {platform.python_version()}{load}"
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return "–"
+    return f"{ours / theirs:.2f}"
+
+
+def tables(results: dict) -> str:
+    """Every table of a speed run as Markdown."""
+    sizes = results["sizes"]
+    out = ["### Build, update, memory, start-up", "",
+           "| articles | chunks | cold build s | articles/s | chunks/s | model passages/s (batch) | build/model "
+           "| incremental (1 article) s | index MiB | serving RSS MiB | start-up to first answer s |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for s in sizes:
+        b, v = s["build"], s["serve"]
+        share = b["chunks_per_s"] / b["model_passages_per_s"] if b["model_passages_per_s"] else 0
+        out.append(f"| {s['articles']:,} | {b['chunks']:,} | {b['build_s']} | {b['articles_per_s']} | "
+                   f"{b['chunks_per_s']} | {b['model_passages_per_s']} ({b['batch_size']}) | {share:.0%} | "
+                   f"{b['incremental_s']} | {b['index_mb']} | {v['rss_mb']} | {v['startup_s']} |")
+    out += ["", "### Warm query latency, one client, in-process (and quality on the same queries)", "",
+            "| articles | method | p50 ms | p95 ms | p99 ms | R@1 | R@5 | MRR@10 |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for s in sizes:
+        for method, m in s["serve"]["methods"].items():
+            out.append(f"| {s['articles']:,} | {method} | {m['p50_ms']} | {m['p95_ms']} | {m['p99_ms']} | "
+                       f"{m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['mrr@10']:.3f} |")
+    out += ["", "### Physical limits beside them", "",
+            "| articles | vectors | one query embedding p50 / p95 ms (queries/s) | numpy brute-force dot p50 / p95 ms "
+            "| our vector lookup p50 / p95 ms | our vector method p50 ms |", "| --- | --- | --- | --- | --- | --- |"]
+    for s in sizes:
+        lim, vec = s["serve"]["limits"], s["serve"]["methods"]["vector"]
+        q, d, a = lim["query_encode"], lim["numpy_dot"], lim["our_vector_lookup"]
+        out.append(f"| {s['articles']:,} | {lim['vectors']:,} | {q['p50_ms']} / {q['p95_ms']} ({q['queries_per_s']}) "
+                   f"| {d['p50_ms']} / {d['p95_ms']} | {a['p50_ms']} / {a['p95_ms']} | {vec['p50_ms']} |")
+    if any("http" in s for s in sizes):
+        out += ["", "### HTTP under concurrency (gunicorn.conf.py, `GET /api/v1/search`, loopback)", "",
+                "| articles | clients | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for s in sizes:
+            for level in s.get("http", {}).get("levels", []):
+                out.append(f"| {s['articles']:,} | {level['concurrency']} | {level['requests']} | "
+                           f"{level['requests_per_s']} | {level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} | "
+                           f"{level['errors']} |")
+        notes = [f"{s['articles']:,} articles: {s['http']['note']}" for s in sizes if s.get("http", {}).get("note")]
+        out += [""] + [f"Note: {note}" for note in notes] if notes else []
+    out += _peer_tables(sizes)
+    out += _targets(sizes)
+    return "\n".join(out) + "\n"
+
+
+def _peer_tables(sizes: list[dict]) -> list[str]:
+    out: list[str] = []
+    with_txtai = [s for s in sizes if s.get("peers", {}).get("txtai")]
+    if with_txtai:
+        out += ["", "### Against txtai (hybrid: its BM25 + the same e5 model, same pieces, same queries)", "",
+                "| articles | MRR@10 ours / txtai | R@5 ours / txtai | p95 ms ours / txtai | build s ours / txtai "
+                "| serving RSS MiB ours / txtai | ratios ours÷txtai: MRR, R@5, p95, build |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for s in with_txtai:
+            ours, t = s["serve"]["methods"]["hybrid"], s["peers"]["txtai"]
+            th = t["serve"]["hybrid"]
+            out.append(f"| {s['articles']:,} | {ours['mrr@10']:.3f} / {th['mrr@10']:.3f} | "
+                       f"{ours['recall@5']:.3f} / {th['recall@5']:.3f} | {ours['p95_ms']} / {th['p95_ms']} | "
+                       f"{s['build']['build_s']} / {t['build']['build_s']} | {s['serve']['rss_mb']} / "
+                       f"{t['serve']['rss_mb']} | {_ratio(ours['mrr@10'], th['mrr@10'])}, "
+                       f"{_ratio(ours['recall@5'], th['recall@5'])}, {_ratio(ours['p95_ms'], th['p95_ms'])}, "
+                       f"{_ratio(s['build']['build_s'], t['build']['build_s'])} |")
+    with_kw = [s for s in sizes if s.get("peers", {}).get("keyword")]
+    if with_kw:
+        out += ["", "### Keyword side: our Whoosh (Swedish analysis, compound splitting) vs tantivy (Swedish stemming)",
+                "", "| articles | engine | build s | p50 ms | p95 ms | R@5 | MRR@10 |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for s in with_kw:
+            for engine, m in s["peers"]["keyword"].items():
+                out.append(f"| {s['articles']:,} | {engine} | {m['build_s']} | {m['p50_ms']} | {m['p95_ms']} | "
+                           f"{m['recall@5']:.3f} | {m['mrr@10']:.3f} |")
+    return out
+
+
+def _targets(sizes: list[dict]) -> list[str]:
+    out = ["", "### Against the targets of issue 5", "", "| articles | target | measured | met |",
+           "| --- | --- | --- | --- |"]
+
+    def row(size: int, what: str, measured: str, met: bool) -> None:
+        out.append(f"| {size:,} | {what} | {measured} | {'yes' if met else '**no**'} |")
+
+    for s in sizes:
+        n, b, v = s["articles"], s["build"], s["serve"]
+        p95 = v["methods"]["hybrid"]["p95_ms"]
+        if n in P95_TARGETS_MS:
+            row(n, f"hybrid p95 ≤ {P95_TARGETS_MS[n]:.0f} ms", f"{p95} ms", p95 <= P95_TARGETS_MS[n])
+        row(n, f"incremental update ≤ {INCREMENTAL_TARGET_S} s", f"{b['incremental_s']} s",
+            b["incremental_s"] <= INCREMENTAL_TARGET_S)
+        row(n, f"start-up ≤ {STARTUP_TARGET_S} s", f"{v['startup_s']} s", v["startup_s"] <= STARTUP_TARGET_S)
+        if n >= 100_000:
+            row(n, "serving RSS ≤ 1.5 GB", f"{v['rss_mb']} MiB", v["rss_mb"] <= RSS_TARGET_MB)
+        share = b["chunks_per_s"] / b["model_passages_per_s"] if b["model_passages_per_s"] else 0
+        row(n, f"build ≥ {BUILD_SHARE_TARGET:.0%} of model throughput", f"{share:.0%}", share >= BUILD_SHARE_TARGET)
+        txtai = s.get("peers", {}).get("txtai")
+        if txtai:
+            th = txtai["serve"]["hybrid"]
+            ours = v["methods"]["hybrid"]
+            row(n, "ahead of txtai on MRR@10 and p95",
+                f"MRR {ours['mrr@10']:.3f} vs {th['mrr@10']:.3f}, p95 {ours['p95_ms']} vs {th['p95_ms']} ms",
+                ours["mrr@10"] > th["mrr@10"] and ours["p95_ms"] < th["p95_ms"])
+    return out
+
+
+def plot(results: dict, path: Path) -> Path | None:
+    """p95 hybrid latency and serving memory against corpus size, us and txtai; None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    sizes = results["sizes"]
+    x = [s["articles"] for s in sizes]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(x, [s["serve"]["methods"]["hybrid"]["p95_ms"] for s in sizes], "o-", label="Kunskapsbanken (hybrid)")
+    right.plot(x, [s["serve"]["rss_mb"] for s in sizes], "o-", label="Kunskapsbanken")
+    peer = [s for s in sizes if s.get("peers", {}).get("txtai")]
+    if peer:
+        px = [s["articles"] for s in peer]
+        left.plot(px, [s["peers"]["txtai"]["serve"]["hybrid"]["p95_ms"] for s in peer], "s--", label="txtai (hybrid)")
+        right.plot(px, [s["peers"]["txtai"]["serve"]["rss_mb"] for s in peer], "s--", label="txtai")
+    for axis, title, unit in ((left, "Warm query latency, p95 (one client)", "ms"),
+                              (right, "Serving process memory (RSS)", "MiB")):
+        axis.set_xscale("log")
+        axis.set_xlabel("articles")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    fig.suptitle(f"kb bench speed, {results['date']}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def section(results: dict, command: str, plot_name: str | None) -> str:
+    """The whole docs section: conditions, tables, plot."""
+    opts = results.get("options", {})
+    head = [START, "## Speed at scale (`kb bench speed`)", "",
+            f"Measured {results['date']} on {results['machine']}. Command: `{command}` "
+            f"({results['seconds']} s in all). Synthetic corpora from bench/synthetic.py (real Swedish text of "
+            f"content/, SweFAQ and SweQUAD-MC placed in 70 Stockholm neighbourhoods, 100+ offices); "
+            f"{opts.get('query_count', 500)} queries with a known target per size; latency in a separate serving "
+            f"process that loaded model and index like the web app, 1 torch thread for queries, "
+            f"{opts.get('index_threads', 2)} for the build, query-embedding cache cleared between methods; "
+            f"HTTP against gunicorn.conf.py with a Python keep-alive client, a fresh query per request. "
+            "Figures from a shared machine are noisy: compare within a run.", "",
+            "Everything: `make bench` (installs requirements-bench.txt, then quality and "
+            "`kb bench speed --articles 1000,10000,100000`). A run too long for one sitting can be split: "
+            "`kb bench speed --articles 100000 --peers-max-articles 10000` keeps the other sizes' figures "
+            "from bench/results/speed.json; `python -m bench.report` redraws this section and the plot from it.", ""]
+    dates = {s.get("date", results["date"]) for s in results["sizes"]}
+    if len(dates) > 1:  # a long run split over several sessions (`--keep`)
+        head += ["Sizes measured at different times: " + "; ".join(
+            f"{s['articles']:,} on {s.get('date', results['date'])} ({s.get('machine', results['machine'])})"
+            for s in results["sizes"]) + ".", ""]
+    body = [tables(results)]
+    if plot_name:
+        body.append(f"\n![p95 latency and memory against corpus size]({plot_name})\n")
+    return "\n".join(head + body) + END + "\n"
+
+
+def write_docs(doc: Path, text: str) -> None:
+    """Replace the speed section of docs/benchmarks.md (or append it the first time); nothing else changes."""
+    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    if START in current and END in current:
+        before, rest = current.split(START, 1)
+        after = rest.split(END, 1)[1].lstrip("\n")
+        updated = before + text + after
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text
+    doc.write_text(updated, encoding="utf-8")
+
+
+def main() -> None:
+    """Redraw the docs section and the plot from bench/results/speed.json, without measuring again."""
+    import json
+
+    from kb.settings import PROJECT_ROOT
+
+    results = json.loads((PROJECT_ROOT / "bench" / "results" / "speed.json").read_text())
+    docs = PROJECT_ROOT / "docs"
+    plotted = plot(results, docs / "benchmark-speed.png")
+    command = "kb bench speed --articles " + ",".join(str(s["articles"]) for s in results["sizes"])
+    write_docs(docs / "benchmarks.md", section(results, command, plotted and plotted.name))
+    print(tables(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""`kb bench speed`: build, update, memory, start-up, latency, HTTP and peers, per corpus size.
+
+The orchestrator stays light: every measurement that loads the model runs in
+its own process (bench/worker.py), so memory and start-up are a real serving
+process's. Sizes run one after the other on a synthetic corpus
+(bench/synthetic.py), cached between runs in the work folder; index folders
+are temporary and removed after each size.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import peers
+from bench.http_load import http_benchmark
+from bench.quality import read_queries
+from bench.synthetic import write_corpus
+from kb.settings import PROJECT_ROOT
+
+
+class WorkerFailed(RuntimeError):
+    """A measurement process exited with an error."""
+
+
+def run_worker(kind: str, args: dict, timeout: float = 6 * 3600) -> dict:
+    """Run `python -m bench.worker KIND ARGS` and return the JSON it prints last."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    args = dict(args)
+    if kind.endswith("serve"):
+        args["spawned_at"] = time.time()
+    done = subprocess.run([sys.executable, "-m", "bench.worker", kind, json.dumps(args)], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise WorkerFailed(f"bench.worker {kind} failed ({done.returncode}): {done.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _log(message: str) -> None:
+    print(f"[bench speed {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
+                 http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
+                 with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
+                 model_sample: int = 128) -> dict:
+    """Every figure for one corpus size."""
+    corpus_dir = work_dir / f"corpus-{articles}"
+    extra = http_requests * len(http_levels) if http else 0
+    content, all_queries_file = write_corpus(corpus_dir, articles, query_count + extra)
+    all_queries = read_queries(all_queries_file)
+    queries_file = corpus_dir / f"queries-{query_count}.jsonl"
+    queries_file.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in all_queries[:query_count]),
+                            encoding="utf-8")
+    result: dict = {"articles": articles, "queries": min(query_count, len(all_queries)),
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    changed = sorted(content.glob("*/*.md"))[0]
+    common = {"content_dir": str(content), "model_cache": str(model_path.parent), "index_threads": index_threads,
+              "batch_size": batch_size,
+              "sample": model_sample}
+    with tempfile.TemporaryDirectory(prefix=f"kb-speed-{articles}-", dir=work_dir) as tmp:
+        data_dir = Path(tmp) / "data"
+        _log(f"{articles} articles: cold build")
+        result["build"] = run_worker("build", common | {"data_dir": str(data_dir), "changed_file": str(changed)})
+        _log(f"{articles} articles: serving process ({result['queries']} queries x 3 methods)")
+        result["serve"] = run_worker("serve", common | {"data_dir": str(data_dir), "queries_file": str(queries_file)})
+        if http:
+            _log(f"{articles} articles: HTTP at {', '.join(map(str, http_levels))} clients")
+            result["http"] = http_benchmark(data_dir, content, str(model_path.parent),
+                                            [q["query"] for q in all_queries[query_count:]],
+                                            http_levels, http_requests)
+        if with_peers:
+            installed = peers.available()
+            result["peers"] = {"installed": installed}
+            _log(f"{articles} articles: keyword side vs tantivy")
+            result["peers"]["keyword"] = run_worker("keyword", {"content_dir": str(content),
+                                                                "queries_file": str(queries_file)})
+            if installed["txtai"]:
+                _log(f"{articles} articles: txtai build and serve")
+                txtai_dir = str(Path(tmp) / "txtai")
+                args = {"content_dir": str(content), "model_path": str(model_path), "index_dir": txtai_dir,
+                        "index_threads": index_threads, "queries_file": str(queries_file)}
+                result["peers"]["txtai"] = {"build": run_worker("txtai-build", args),
+                                            "serve": run_worker("txtai-serve", args)}
+    return result
+
+
+def run_speed(sizes: list[int], work_dir: Path, model_path: Path, *, peers_max_articles: int = 10**9,
+              previous: dict | None = None, **options) -> dict:
+    """Measure every size in turn; sizes of `previous` results not run now are kept (a long run may be split)."""
+    from bench.report import machine
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+               "options": dict(options, peers_max_articles=peers_max_articles), "sizes": []}
+    for size in sizes:
+        with_peers = options.get("with_peers", True) and size <= peers_max_articles
+        measured = measure_size(size, work_dir, model_path, **(options | {"with_peers": with_peers}))
+        measured["machine"] = results["machine"]
+        results["sizes"].append(measured)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return merge_results(previous, results)
+
+
+def merge_results(previous: dict | None, fresh: dict) -> dict:
+    """`fresh`, plus the sizes of `previous` it did not measure again, ordered by size."""
+    measured = {s["articles"] for s in fresh["sizes"]}
+    kept = [s for s in (previous or {}).get("sizes", []) if s["articles"] not in measured]
+    return fresh | {"sizes": sorted(kept + fresh["sizes"], key=lambda s: s["articles"])}
+
+
+def clear_cache(work_dir: Path) -> None:
+    """Remove the cached synthetic corpora."""
+    for path in work_dir.glob("corpus-*"):
+        shutil.rmtree(path, ignore_errors=True)

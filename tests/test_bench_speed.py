@@ -1,0 +1,127 @@
+"""Smoke run of the speed benchmark code (`kb bench speed`): small corpus, real model, real gunicorn."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+
+import pytest
+
+from bench import peers, report
+from bench.http_load import Gunicorn, load
+from bench.quality import read_queries
+from bench.speed import measure_size, merge_results
+from bench.synthetic import article_stream, load_seeds, write_corpus
+from kb.embedding.factory import DEFAULT_MODEL, ensure_model
+from kb.loader import load_content
+from tests.conftest import MODEL_DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return load_seeds()
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory, seeds):
+    return write_corpus(tmp_path_factory.mktemp("synthetic"), 150, 60, seeds=seeds)
+
+
+def test_synthetic_corpus_is_real_markdown_varied_and_answerable(small_corpus):
+    content, queries_file = small_corpus
+    corpus = load_content(content)
+    assert len(corpus.articles) == 150 and not corpus.errors
+    assert len(corpus.offices) >= 50
+    bodies = [a.public_body for a in corpus.articles.values()]
+    assert len({hashlib.sha1(b.encode()).hexdigest() for b in bodies}) == len(bodies)  # never one text copied
+    assert 40 <= statistics.median(len(b.split()) for b in bodies) <= 800
+    queries = read_queries(queries_file)
+    assert len(queries) == 60 and len({q["query"] for q in queries}) == 60
+    for record in queries:
+        assert all(article_id in corpus.articles for article_id in record["relevant"])
+
+
+def test_synthetic_stream_is_deterministic_and_sizes_are_prefixes(seeds):
+    small = [a.id for a in article_stream(seeds, 300)]
+    assert small == [a.id for a in article_stream(seeds, 300)]
+    assert small == [a.id for a in article_stream(seeds, 900)][:300]
+    assert len(set(small)) == 300
+
+
+def test_cached_corpus_is_reused(tmp_path, seeds):
+    content, _ = write_corpus(tmp_path, 20, 5, seeds=seeds)
+    marker = next(content.glob("*/*.md"))
+    marker.write_text(marker.read_text() + "\nlokal ändring\n")
+    write_corpus(tmp_path, 20, 5, seeds=seeds)
+    assert "lokal ändring" in marker.read_text()
+    write_corpus(tmp_path, 21, 5, seeds=seeds)  # another size: written anew
+    assert not marker.exists() or "lokal ändring" not in marker.read_text()
+
+
+def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
+    model = ensure_model(DEFAULT_MODEL, MODEL_DATA_DIR)
+    result = measure_size(12, tmp_path, model, query_count=8, http=False, with_peers=False, model_sample=8)
+    build, serve = result["build"], result["serve"]
+    assert build["articles"] == 12 and build["errors"] == 0
+    assert 0 < build["incremental_embedded"] < build["chunks"]   # one changed article, the rest reused
+    assert build["index_mb"] > 0 and build["model_passages_per_s"] > 0
+    assert set(serve["methods"]) == {"keyword", "vector", "hybrid"}
+    assert serve["methods"]["hybrid"]["mrr@10"] >= 0.5
+    assert 100 < serve["rss_mb"] < 4000 and serve["startup_s"] > 0
+    assert serve["limits"]["vectors"] == build["chunks"]
+    assert list(tmp_path.glob("kb-speed-*")) == []    # index folders are temporary
+    results = {"date": "2026-11-23", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
+    text = report.section(results, "kb bench speed --articles 12", "plot.png")
+    assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text
+    if report.plot(results, tmp_path / "plot.png"):
+        assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_docs_section_is_replaced_and_the_rest_kept(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## Quality\n\n| a | b |\n")
+    report.write_docs(doc, f"{report.START}\nfirst\n{report.END}\n")
+    report.write_docs(doc, f"{report.START}\nsecond\n{report.END}\n")
+    text = doc.read_text()
+    assert text.count(report.START) == 1 and "second" in text and "first" not in text
+    assert text.startswith("# Benchmarks\n\n## Quality\n\n| a | b |")
+
+
+def test_keyword_side_against_tantivy(small_corpus):
+    pytest.importorskip("tantivy", reason="tantivy is a benchmark-only peer (requirements-bench.txt)")
+    content, queries_file = small_corpus
+    result = peers.keyword({"content_dir": str(content), "queries_file": str(queries_file)})
+    for engine in ("whoosh", "tantivy"):
+        assert result[engine]["mrr@10"] > 0.3 and result[engine]["build_s"] >= 0
+
+
+def test_http_load_counts_answers_and_errors(built_data_dir, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_data_dir / "index", data_dir / "index")
+    with Gunicorn(data_dir, tmp_path / "content", str(MODEL_DATA_DIR / "models"), workers=1) as server:
+        ok = load(server.port, ["parkeringstillstånd", "dagis kö", "sophämtning", "hemtjänst"], concurrency=2)
+        bad = load(server.port, ["x" * 1000, "förskola"], concurrency=1)   # too long for the API: 400
+    assert ok["requests"] == 4 and ok["errors"] == 0 and ok["requests_per_s"] > 0
+    assert bad["requests"] == 2 and bad["errors"] == 1 and bad["error_kinds"] == ["400"]
+    assert server.process.poll() is not None   # stopped
+
+
+def test_cli_refuses_bad_sizes_with_a_clear_message(runner, kb_cli):
+    result = runner.invoke(kb_cli, ["bench", "speed", "--articles", "tusen"])
+    assert result.exit_code == 2 and "article counts separated by commas" in result.output
+    result = runner.invoke(kb_cli, ["bench", "speed", "--articles", "5"])
+    assert result.exit_code == 2 and "between 10 and 1 000 000" in result.output
+
+
+def test_peers_report_what_is_installed():
+    assert set(peers.available()) == {"txtai", "tantivy"}
+    json.dumps(peers.available())
+
+
+def test_a_split_run_keeps_the_sizes_it_did_not_measure_again():
+    previous = {"sizes": [{"articles": 1000, "v": "old"}, {"articles": 10000, "v": "old"}]}
+    fresh = {"date": "now", "sizes": [{"articles": 100000, "v": "new"}, {"articles": 1000, "v": "new"}]}
+    merged = merge_results(previous, fresh)
+    assert [(s["articles"], s["v"]) for s in merged["sizes"]] == [(1000, "new"), (10000, "old"), (100000, "new")]
+    assert merged["date"] == "now"
