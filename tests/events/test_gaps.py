@@ -12,7 +12,8 @@ from kb.loader import load_content, split_front_matter
 from kb.redact import redact
 from tests.conftest import FIXTURE_CONTENT, TODAY
 from web.events import tables
-from web.events.gaps import DraftError, collapse_bursts, draft_article, find_group, gap_groups, load_candidates
+from web.events.drafts import DraftError, draft_article, find_group
+from web.events.gaps import collapse_bursts, gap_groups, load_candidates
 
 MONDAY = dt.datetime(2026, 11, 2, 9, 0)   # naive UTC, as the store keeps it
 

@@ -17,7 +17,8 @@ from kb.schema import ID_PATTERN
 from web.editor import add_link, bp, editor_required
 from web.engine import get_searcher
 from web.events import get_store
-from web.events.gaps import DraftError, draft_article, find_group, gap_groups, question_title, slugify
+from web.events.drafts import DraftError, draft_article, find_group, question_title, slugify
+from web.events.gaps import gap_groups
 
 log = logging.getLogger("kb.editor")
 SHOWN_EXAMPLES = 5

@@ -79,7 +79,7 @@ def gap_list(settings: dict, office: str | None, since, until, as_json: bool) ->
 @click.pass_obj
 def gap_draft(settings: dict, group_id: str, office: str | None, owner: str | None, since) -> None:
     """Write a draft article (draft: true) for GROUP_ID into content/<office>/ and print its path."""
-    from web.events.gaps import DraftError, draft_article, find_group
+    from web.events.drafts import DraftError, draft_article, find_group
 
     try:
         group = find_group(_groups(settings, None, since, None), group_id)
