@@ -27,19 +27,16 @@ def _groups(settings: dict, office: str | None, since: dt.date | None, until: dt
     from sqlalchemy.exc import SQLAlchemyError
 
     from search.cli import open_searcher
+    from web.events.commands import events_engine, problem
     from web.events.gaps import gap_groups
-    from web.events.store import events_url, open_engine
 
     searcher = open_searcher(settings)
-    engine = open_engine(events_url(settings))
-    try:
-        return gap_groups(engine, searcher, office=office, since=since, until=until)
-    except SQLAlchemyError as exc:   # an unreachable or empty store: a clear message, not a trace
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise click.ClickException(f"could not read the event store: {type(exc).__name__}: {first} "
-                                   "(run `kb db upgrade`?)") from None
-    finally:
-        engine.dispose()
+    with events_engine(settings) as engine:
+        try:
+            return gap_groups(engine, searcher, office=office, since=since, until=until)
+        except SQLAlchemyError as exc:   # an unreachable or empty store: a clear message, not a trace
+            raise click.ClickException(f"could not read the event store: {problem(exc)} "
+                                       "(run `kb db upgrade`?)") from None
 
 
 _office_option = click.option("--office", default=None, help="Only groups of this office (folder key).")

@@ -7,20 +7,7 @@ import sys
 import click
 
 from kb.cli import cli, today_from
-
-
-def _engine(settings: dict):
-    """The event store's engine, migrated to the newest revision (a fresh store gets its tables)."""
-    from web.events.store import events_url, open_engine, upgrade
-
-    engine = open_engine(events_url(settings))
-    try:
-        upgrade(engine)
-    except Exception as exc:   # noqa: BLE001 - a clear message instead of a trace
-        engine.dispose()
-        raise click.ClickException(f"could not open the event store: {type(exc).__name__}: "
-                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    return engine
+from web.events.commands import events_engine
 
 
 def display(key: str, value) -> str:
@@ -64,12 +51,9 @@ def report_command(settings: dict, office: str | None, month: str | None, as_csv
         raise click.BadParameter(str(exc), param_hint="--office") from None
     # The published index, not the content folder: the same articles and gap queue the report page shows.
     searcher = open_searcher(settings)
-    engine = _engine(settings)
-    try:
+    with events_engine(settings, migrate=True) as engine:
         report = office_report(engine, office, month, articles=searcher.snapshot.articles, offices=offices,
                                today=today, gaps=report_gaps(searcher))
-    finally:
-        engine.dispose()
     rows = report_rows(report)
     if as_csv:
         write_csv(rows, sys.stdout)
@@ -110,8 +94,7 @@ def demo_seed(settings: dict, month: str | None, seed: int, per_day: int | None,
         parse_month(month)
     except ReportError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from None
-    engine = _engine(settings)
-    try:
+    with events_engine(settings, migrate=True) as engine:
         if if_empty and demo.has_events(engine):
             click.echo("The event store already has events: no demo month added.")
             return
@@ -121,8 +104,6 @@ def demo_seed(settings: dict, month: str | None, seed: int, per_day: int | None,
                                      per_day=per_day or demo.QUESTIONS_PER_DAY)
         except demo.DemoError as exc:
             raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
     click.echo(f"Demo events for {month}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
@@ -132,8 +113,5 @@ def demo_clear(settings: dict) -> None:
     """Delete every demo event (real events stay)."""
     from web.events import demo
 
-    engine = _engine(settings)
-    try:
+    with events_engine(settings, migrate=True) as engine:
         click.echo(f"Removed {demo.clear_demo(engine)} demo events.")
-    finally:
-        engine.dispose()
