@@ -313,6 +313,21 @@ def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpu
         except _FileProblem as problem:
             corpus.issues.append(Issue(rel(path), problem.line, problem.message))
 
+    office_dirs = _load_offices(root, rel, corpus)
+    first_seen: dict[str, str] = {}
+    for office_dir in office_dirs:
+        for path in sorted(office_dir.glob("*.md")):
+            _load_article(path, office_dir.name, rel(path), corpus, first_seen, today)
+    _check_references(corpus)
+    for notice in corpus.notices:
+        for key in notice.offices:
+            if key not in corpus.offices:
+                corpus.issues.append(Issue(notice.path, 1, f"notice names unknown office '{key}'"))
+    return corpus
+
+
+def _load_offices(root: Path, rel, corpus: Corpus) -> list[Path]:
+    """Parse every office folder's _office.yaml into the corpus; returns the office folders."""
     office_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
     for office_dir in office_dirs:
         office_file = office_dir / "_office.yaml"
@@ -325,17 +340,16 @@ def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpu
             corpus.offices[office_dir.name] = parse_office(office_file, text, office_dir.name, rel(office_file))
         except _FileProblem as problem:
             corpus.issues.append(Issue(rel(office_file), problem.line, problem.message))
+    return office_dirs
 
-    first_seen: dict[str, str] = {}
-    for office_dir in office_dirs:
-        for path in sorted(office_dir.glob("*.md")):
-            _load_article(path, office_dir.name, rel(path), corpus, first_seen, today)
-    _check_references(corpus)
-    for notice in corpus.notices:
-        for key in notice.offices:
-            if key not in corpus.offices:
-                corpus.issues.append(Issue(notice.path, 1, f"notice names unknown office '{key}'"))
-    return corpus
+
+def load_offices(content_dir: str | Path) -> dict[str, Office]:
+    """Only the offices of a content folder (no articles read): for commands that just check an office key."""
+    root = Path(content_dir)
+    corpus = Corpus()
+    if root.is_dir():
+        _load_offices(root, lambda p: str(p.relative_to(root.parent)), corpus)
+    return corpus.offices
 
 
 def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],

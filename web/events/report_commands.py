@@ -31,7 +31,7 @@ def write_csv(rows, stream) -> None:
 @click.pass_obj
 def report_command(settings: dict, office: str | None, month: str | None, as_csv: bool) -> None:
     """An office's (or the whole contact centre's) monthly report from the event store."""
-    from kb.loader import load_content
+    from kb.loader import load_offices
     from search.cli import open_searcher
     from web.events.gaps import report_gaps
     from web.events.reports import ReportError, check_office, office_report, parse_month, previous_month, \
@@ -43,8 +43,7 @@ def report_command(settings: dict, office: str | None, month: str | None, as_csv
         parse_month(month)
     except ReportError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from None
-    corpus = load_content(settings["content_dir"], today=today)
-    offices = {key: o.name for key, o in corpus.offices.items()}
+    offices = {key: o.name for key, o in load_offices(settings["content_dir"]).items()}
     try:
         check_office(office, offices)
     except ReportError as exc:
