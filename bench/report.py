@@ -100,7 +100,8 @@ def _peer_tables(sizes: list[dict]) -> list[str]:
                        f"{_ratio(s['build']['build_s'], t['build']['build_s'])} |")
     with_kw = [s for s in sizes if s.get("peers", {}).get("keyword")]
     if with_kw:
-        out += ["", "### Keyword side: our Whoosh (Swedish analysis, compound splitting) vs tantivy (Swedish stemming)",
+        out += ["", "### Keyword side: ours (Swedish analysis, compound splitting; `whoosh` = Whoosh's query engine, "
+                "`matrix` = the same BM25F with numpy, the default) vs tantivy (Swedish stemming)",
                 "", "| articles | engine | build s | p50 ms | p95 ms | R@5 | MRR@10 |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
         for s in with_kw:

@@ -1,7 +1,9 @@
 """Build a new index version from the content folder and switch to it atomically.
 
-Incremental by default: chunks whose text did not change reuse the embedding
-stored in the current version, so only changed articles are re-embedded.
+Incremental by default (indexer/previous.py): unchanged article files are not
+parsed again (kb/parse_cache.py), and their chunks, vectors, sparse rows and
+keyword segments are taken from the current version; only edited articles are
+chunked, embedded and analysed. `full=True` builds everything from scratch.
 """
 from __future__ import annotations
 
@@ -10,18 +12,21 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from indexer import sparse_index, versions
+from indexer import chunk_table, keyword_matrix, sparse_index, versions
 from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
-from indexer.chunking import Chunk, chunk_article
-from indexer.keyword_index import build_keyword_index
+from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_article
+from indexer.keyword_index import build_keyword_index, update_keyword_index
+from indexer.previous import DIGESTS_FILE, Previous, article_digest, open_previous
 from kb.embedding.base import Encoder
 from kb.loader import Corpus, load_content
+from kb.parse_cache import ParseCache
+from kb.schema import Article
 
 INDEX_FORMAT = 1
 
@@ -49,98 +54,149 @@ def _content_commit(content_dir: Path) -> str:
         return ""
 
 
-def _previous_embeddings(data_dir: Path, fingerprint: str) -> dict[str, tuple]:
-    """(dense, sparse) embeddings of the current version keyed by chunk hash, if built with the same model."""
-    try:
-        current = versions.current_version(data_dir)
-    except versions.NoIndex:
-        return {}
-    manifest = versions.read_manifest(current) or {}
-    if manifest.get("model", {}).get("fingerprint") != fingerprint:
-        return {}
-    try:
-        keys = [json.loads(line)["key"] for line in (current / "chunks.jsonl").read_text().splitlines()]
-        vectors = np.load(current / "vectors.npy", mmap_mode="r")
-    except (OSError, ValueError, KeyError):
-        return {}
-    # A version without sparse vectors (older, or a model without a head): dense reuse only.
-    sparse = sparse_index.previous_rows(current, keys) if manifest.get("sparse") else {}
-    return {key: (vectors[i], sparse.get(key)) for i, key in enumerate(keys)}
+@dataclass
+class _Plan:
+    """Per chunk of the new version: where its record and its vectors come from."""
+
+    article: np.ndarray            # position of the chunk's article in the new articles list
+    copied: np.ndarray             # previous chunk row whose record is copied (unchanged article), or -1
+    sources: np.ndarray            # previous chunk row whose vectors are copied, or -1 to embed
+    fresh: dict[int, Chunk]        # chunk row → chunk, for chunks of new or edited articles
+    changed: list[Article]         # articles whose keyword document must be (re)written
+    removed: set[str]              # article ids gone since the previous version
+    pool_sources: np.ndarray       # per article its previous sparse-pool row, or -1
+
+    def __len__(self) -> int:
+        return len(self.article)
 
 
-def _embed(chunks: list[Chunk], encoder: Encoder, reuse: dict[str, tuple], batch_size: int,
-           progress: bool) -> tuple[np.ndarray, list, int]:
-    vectors = np.zeros((len(chunks), encoder.dimension), dtype=np.float32)
-    sparse: list = [None] * len(chunks)
-    wants_sparse = encoder.sparse_dimension > 0
-    todo_q, todo_p = [], []
-    for i, chunk in enumerate(chunks):
-        cached = reuse.get(chunk.key())
-        if cached is not None and (cached[1] is not None or not wants_sparse):
-            vectors[i], sparse[i] = cached
-        elif chunk.embed_as_query:
-            todo_q.append(i)
-        else:
-            todo_p.append(i)
+def _plan(articles: list[Article], previous: Previous | None) -> _Plan:
+    """Chunk only what changed; reuse rows of unchanged articles and of identical chunk texts."""
+    article, copied, sources = [], [], []
+    fresh: dict[int, Chunk] = {}
+    changed: list[Article] = []
+    pool_sources = np.full(len(articles), -1, dtype=np.int64)
+    for position, item in enumerate(articles):
+        if previous is not None and previous.unchanged(item, article_digest(item)):
+            rows = previous.chunk_rows(item.id)
+            article += [position] * len(rows)
+            copied += rows
+            sources += rows
+            pool_sources[position] = previous.position[item.id]
+            continue
+        changed.append(item)
+        for chunk in chunk_article(item):
+            fresh[len(article)] = chunk
+            article.append(position)
+            copied.append(-1)
+            sources.append(previous.key_rows.get(chunk.key().encode(), -1) if previous is not None else -1)
+    removed = set(previous.digests) - {a.id for a in articles} if previous is not None else set()
+    return _Plan(np.array(article, dtype=np.int64), np.array(copied, dtype=np.int64),
+                 np.array(sources, dtype=np.int64), fresh, changed, removed, pool_sources)
+
+
+def _embed(plan: _Plan, encoder: Encoder, previous: Previous | None, batch_size: int,
+           progress: bool) -> tuple[np.ndarray, object, int]:
+    """Dense matrix and sparse CSR of every chunk: copied rows where the plan has a source, fresh ones else."""
+    sources = plan.sources
+    vectors = np.zeros((len(plan), encoder.dimension), dtype=np.float32)
+    reused = np.flatnonzero(sources >= 0)
+    if len(reused):
+        vectors[reused] = previous.vectors[sources[reused]]
+    todo = [int(i) for i in np.flatnonzero(sources < 0)]
+    todo_q = [i for i in todo if plan.fresh[i].embed_as_query]
     # Long passages last and sorted by length: batches of similar length pad less.
-    for kind, todo in (("query", todo_q), ("passage", sorted(todo_p, key=lambda i: len(chunks[i].text)))):
-        if todo:
-            dense, found = encoder.encode_with_sparse([chunks[i].text for i in todo], kind, batch_size,
+    todo_p = sorted((i for i in todo if not plan.fresh[i].embed_as_query), key=lambda i: len(plan.fresh[i].text))
+    fresh_sparse: dict[int, object] = {}
+    for kind, rows in (("query", todo_q), ("passage", todo_p)):
+        if rows:
+            dense, found = encoder.encode_with_sparse([plan.fresh[i].text for i in rows], kind, batch_size,
                                                       progress and kind == "passage")
-            vectors[todo] = dense
-            for i, vector in zip(todo, found):
-                sparse[i] = vector
-    return vectors, sparse, len(todo_q) + len(todo_p)
+            vectors[rows] = dense
+            fresh_sparse.update(zip(rows, found))
+    sparse = None
+    if encoder.sparse_dimension:
+        fresh = sparse_index.chunk_matrix([fresh_sparse[i] for i in todo], encoder.sparse_dimension)
+        sparse = sparse_index.assemble(previous.sparse_chunks if previous is not None else None, sources, fresh)
+    return vectors, sparse, len(todo)
+
+
+def _write_chunks(version_dir: Path, plan: _Plan, previous: Previous | None) -> tuple[list[str], np.ndarray]:
+    """chunks.jsonl and its table: lines of unchanged articles copied as they are, new ones written."""
+    copied = plan.copied
+    lines = [previous.lines[row] if row >= 0 else chunk_table.chunk_line(plan.fresh[i])
+             for i, row in enumerate(copied.tolist())]
+    kind = np.zeros(len(plan), dtype=np.uint8)
+    internal = np.zeros(len(plan), dtype=bool)
+    keys = np.zeros(len(plan), dtype="S24")
+    old = np.flatnonzero(copied >= 0)
+    if len(old):
+        kind[old] = previous.table.kind[copied[old]]
+        internal[old] = previous.table.internal[copied[old]]
+        keys[old] = previous.table.keys[copied[old]]
+    for i, chunk in plan.fresh.items():
+        kind[i], internal[i], keys[i] = chunk_table.KINDS.index(chunk.kind), chunk.internal, chunk.key().encode()
+    return chunk_table.write(version_dir, lines, plan.article, kind, internal, keys), internal
 
 
 def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, full: bool = False,
                 backend: str = "flat", batch_size: int = 32, keep: int = 3, progress: bool = False,
                 today: dt.date | None = None, corpus: Corpus | None = None) -> BuildReport:
-    """Load, chunk, embed (reusing unchanged chunks unless `full`), write a version, switch CURRENT to it."""
+    """Load, chunk, embed (reusing unchanged articles unless `full`), write a version, switch CURRENT to it."""
     started = time.perf_counter()
     content_dir, data_dir = Path(content_dir), Path(data_dir)
-    corpus = corpus or load_content(content_dir, today=today)
+    today = today or dt.date.today()
     with versions.build_lock(data_dir):
+        cache_file = data_dir / "cache" / "parsed.pickle"
+        cache = None
+        if corpus is None:
+            cache = ParseCache(today) if full else ParseCache.load(cache_file, today)
+            corpus = load_content(content_dir, today=today, cache=cache)
         fingerprint = encoder.fingerprint()
-        reuse = {} if full else _previous_embeddings(data_dir, fingerprint)
+        previous = None if full else open_previous(data_dir, fingerprint, ANALYZER_VERSION, CHUNKER_VERSION,
+                                                   encoder.sparse_dimension > 0)
         # Drafts (`draft: true`, from the gap queue) hold TODO text: nobody may find them until they are finished.
         articles = [article for article in corpus.articles.values() if not article.draft]
-        chunks = [chunk for article in articles for chunk in chunk_article(article)]
-        vectors, sparse, embedded = _embed(chunks, encoder, reuse, batch_size, progress)
+        plan = _plan(articles, previous)
+        vectors, sparse, embedded = _embed(plan, encoder, previous, batch_size, progress)
         version_dir = versions.new_version_dir(data_dir)
         try:
-            _write_version(version_dir, corpus, articles, chunks, vectors, sparse, encoder, backend, content_dir)
+            _write_version(version_dir, corpus, articles, plan, vectors, sparse, encoder, backend, content_dir,
+                           previous)
         except BaseException:
             shutil.rmtree(version_dir, ignore_errors=True)
             raise
         versions.switch_to(data_dir, version_dir)
         versions.prune(data_dir, keep, protect=version_dir)
+        if cache is not None and cache.misses:
+            cache.save(cache_file)
     return BuildReport(
-        version=version_dir.name, articles=len(articles), chunks=len(chunks), embedded=embedded,
-        reused=len(chunks) - embedded, seconds=time.perf_counter() - started,
+        version=version_dir.name, articles=len(articles), chunks=len(plan), embedded=embedded,
+        reused=len(plan) - embedded, seconds=time.perf_counter() - started,
         issues=[str(issue) for issue in corpus.issues], errors=len(corpus.errors),
     )
 
 
-def _write_version(version_dir: Path, corpus: Corpus, articles, chunks: list[Chunk], vectors: np.ndarray,
-                   sparse: list, encoder: Encoder, backend: str, content_dir: Path) -> None:
-    build_keyword_index(version_dir / "keyword", articles)
+def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], plan: _Plan, vectors: np.ndarray,
+                   sparse, encoder: Encoder, backend: str, content_dir: Path, previous: Previous | None) -> None:
+    if previous is not None and previous.same_analyzer:
+        update_keyword_index(version_dir / "keyword", previous.keyword_dir(), plan.changed, plan.removed)
+        matrix_files = keyword_matrix.write(version_dir, articles, previous.dir, plan.pool_sources)
+    else:
+        build_keyword_index(version_dir / "keyword", articles)
+        matrix_files = keyword_matrix.write(version_dir, articles)
     ann = create_ann(backend, encoder.dimension)
     ann.build(vectors)
     ann.save(version_dir / "vectors.faiss")
     np.save(version_dir / "vectors.npy", vectors)
-    with open(version_dir / "chunks.jsonl", "w", encoding="utf-8") as out:
-        for chunk in chunks:
-            record = asdict(chunk)
-            record["key"] = chunk.key()
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    chunk_files, internal = _write_chunks(version_dir, plan, previous)
     sparse_files = []
-    if encoder.sparse_dimension:
-        position = {article.id: i for i, article in enumerate(articles)}
-        sparse_files = sparse_index.write(
-            version_dir, sparse, encoder.sparse_dimension,
-            np.array([position[c.article_id] for c in chunks], dtype=np.int64),
-            np.array([c.internal for c in chunks], dtype=bool), len(articles))
+    if sparse is not None:
+        sparse_files = sparse_index.write(version_dir, sparse, plan.article, internal, len(articles),
+                                          previous.sparse_pools if previous is not None else None,
+                                          plan.pool_sources)
+    (version_dir / DIGESTS_FILE).write_text(
+        json.dumps({article.id: article_digest(article) for article in articles}), encoding="utf-8")
     with open(version_dir / "articles.jsonl", "w", encoding="utf-8") as out:
         for article in articles:
             out.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
@@ -155,12 +211,13 @@ def _write_version(version_dir: Path, corpus: Corpus, articles, chunks: list[Chu
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": {"name": encoder.name, "fingerprint": encoder.fingerprint(), "dimension": encoder.dimension},
         "analyzer": ANALYZER_VERSION,
+        "chunker": CHUNKER_VERSION,
         "vector_backend": backend,
         "content_commit": _content_commit(content_dir),
         "articles": len(articles),
-        "chunks": len(chunks),
+        "chunks": len(plan),
         "issues": [str(issue) for issue in corpus.issues],
         "sparse": {"dimension": encoder.sparse_dimension} if sparse_files else None,
-        "files": ["keyword", "vectors.faiss", "vectors.npy", "chunks.jsonl", "articles.jsonl", "content.json",
-                  *sparse_files],
+        "files": ["keyword", "vectors.faiss", "vectors.npy", *chunk_files, "articles.jsonl", "content.json",
+                  DIGESTS_FILE, *matrix_files, *sparse_files],
     })

@@ -12,6 +12,8 @@ from kb.schema import Article
 # short window's vector is about fewer things (SweQUAD-MC dense MRR@10 0.748 at
 # 120 words, 0.764 at 60; see docs/benchmarks.md).
 TARGET_WORDS = 60
+# Bump when chunk_article's output changes: builds then stop reusing earlier chunks.
+CHUNKER_VERSION = 1
 MAX_WORDS = 100
 
 

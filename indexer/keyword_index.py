@@ -1,6 +1,7 @@
 """The Whoosh keyword index: Swedish analysis, one document per article."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -59,6 +60,31 @@ def build_keyword_index(folder: Path, articles: list[Article]) -> None:
     for article in articles:
         writer.add_document(**article_document(article))
     writer.commit(optimize=True)
+
+
+def update_keyword_index(folder: Path, previous: Path, articles: list[Article], remove: set[str]) -> None:
+    """Write into `folder` the index at `previous` with `remove` ids deleted and `articles` (re)added."""
+    # Copied, not hard-linked: each version stays whole on its own if a disk damages the other.
+    # Whoosh keeps the old segments and adds one for the edit, so this costs a copy, not a rebuild.
+    shutil.copytree(previous, folder)
+    for lock in folder.glob("*LOCK*"):
+        lock.unlink()
+    ix = whoosh_index.open_dir(str(folder))
+    writer = ix.writer(limitmb=64)
+    for article_id in sorted(remove | {article.id for article in articles}):
+        writer.delete_by_term("id", article_id)
+    for article in articles:
+        writer.add_document(**article_document(article))
+    # The default merge policy folds small segments together as edits pile up.
+    writer.commit()
+
+
+def segment_count(folder: Path) -> int:
+    """How many segments the index at `folder` has (a full build writes one)."""
+    if not folder.exists():
+        return 0
+    with whoosh_index.open_dir(str(folder)).reader() as reader:
+        return len(reader.leaf_readers())
 
 
 def group_key(group: str) -> str:

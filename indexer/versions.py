@@ -137,6 +137,22 @@ def current_version(data_dir: str | Path) -> Path:
     raise NoIndex(f"no index in {root} (no intact version): run `kb index` first")
 
 
+def current_unverified(data_dir: str | Path) -> Path | None:
+    """The version CURRENT names if it is complete with the right sizes, without hashing its files.
+
+    For a build that extends the current version: hashing every byte of it would cost as much as
+    the rest of an incremental build, and the server still verifies checksums before it serves.
+    """
+    root = index_root(data_dir)
+    try:
+        name = (root / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    if VERSION_NAME.match(name) and read_manifest(root / "versions" / name) is not None:
+        return root / "versions" / name
+    return None
+
+
 def current_marker(data_dir: str | Path) -> str:
     """A cheap value that changes whenever CURRENT is switched (for reload checks)."""
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from kb.markdown import split_internal
+from kb.parse_cache import ParseCache
 from kb.schema import (
     ARTICLE_FIELDS, AUDIENCES, ID_PATTERN, NOTICE_FIELDS, OFFICE_FIELDS, WEEKDAYS,
     Article, Issue, Link, Notice, Office,
@@ -291,8 +293,11 @@ def _read(path: Path, rel: str, issues: list[Issue]) -> str | None:
     return None
 
 
-def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpus:
-    """Load and validate a content folder; every problem becomes an Issue, broken files are skipped."""
+def load_content(content_dir: str | Path, today: dt.date | None = None, cache: ParseCache | None = None) -> Corpus:
+    """Load and validate a content folder; every problem becomes an Issue, broken files are skipped.
+
+    With a `cache` (kb/parse_cache.py), article files unchanged since it was filled are not parsed again.
+    """
     root = Path(content_dir)
     today = today or dt.date.today()
     corpus = Corpus()
@@ -313,11 +318,18 @@ def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpu
         except _FileProblem as problem:
             corpus.issues.append(Issue(rel(path), problem.line, problem.message))
 
-    office_dirs = _load_offices(root, rel, corpus)
+    office_dirs = _load_offices(root, rel, corpus, cache)
     first_seen: dict[str, str] = {}
+    seen: set[str] = {rel(d / "_office.yaml") for d in office_dirs}
     for office_dir in office_dirs:
-        for path in sorted(office_dir.glob("*.md")):
-            _load_article(path, office_dir.name, rel(path), corpus, first_seen, today)
+        # Names as strings: Path sorting and relative_to cost more than parsing a cached corpus.
+        prefix = rel(office_dir) + os.sep
+        names = sorted(e.name for e in os.scandir(office_dir) if e.name.endswith(".md") and e.is_file())
+        for name in names:
+            seen.add(prefix + name)
+            _load_article(office_dir / name, office_dir.name, prefix + name, corpus, first_seen, today, cache)
+    if cache is not None:
+        cache.keep_only(seen)
     _check_references(corpus)
     for notice in corpus.notices:
         for key in notice.offices:
@@ -326,20 +338,35 @@ def load_content(content_dir: str | Path, today: dt.date | None = None) -> Corpu
     return corpus
 
 
-def _load_offices(root: Path, rel, corpus: Corpus) -> list[Path]:
+def _parse_office_file(path: Path, key: str, rel: str):
+    """The Office of one _office.yaml, or the Issue that makes it unusable."""
+    issues: list[Issue] = []
+    text = _read(path, rel, issues)
+    if text is None:
+        return issues[0]
+    try:
+        return parse_office(path, text, key, rel)
+    except _FileProblem as problem:
+        return Issue(rel, problem.line, problem.message)
+
+
+def _load_offices(root: Path, rel, corpus: Corpus, cache: ParseCache | None = None) -> list[Path]:
     """Parse every office folder's _office.yaml into the corpus; returns the office folders."""
     office_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
     for office_dir in office_dirs:
         office_file = office_dir / "_office.yaml"
-        if not office_file.exists():
+        stamp = cache.stamp(office_file) if cache is not None else None
+        if stamp is None and (cache is not None or not office_file.exists()):
             continue
-        text = _read(office_file, rel(office_file), corpus.issues)
-        if text is None:
-            continue
-        try:
-            corpus.offices[office_dir.name] = parse_office(office_file, text, office_dir.name, rel(office_file))
-        except _FileProblem as problem:
-            corpus.issues.append(Issue(rel(office_file), problem.line, problem.message))
+        result = cache.get(rel(office_file), stamp) if cache is not None else None
+        if result is None:
+            result = _parse_office_file(office_file, office_dir.name, rel(office_file))
+            if cache is not None:
+                cache.put(rel(office_file), stamp, result)
+        if isinstance(result, Issue):
+            corpus.issues.append(result)
+        else:
+            corpus.offices[office_dir.name] = result
     return office_dirs
 
 
@@ -352,16 +379,30 @@ def load_offices(content_dir: str | Path) -> dict[str, Office]:
     return corpus.offices
 
 
-def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
-                  today: dt.date) -> None:
-    text = _read(path, rel, corpus.issues)
+def _parse_article_file(path: Path, office_key: str, rel: str, today: dt.date):
+    """(Article, warnings) of one file, or the Issue that makes it unusable."""
+    issues: list[Issue] = []
+    text = _read(path, rel, issues)
     if text is None:
-        return
+        return issues[0]
     try:
-        article, warnings = parse_article(path, text, office_key, rel, today)
+        return parse_article(path, text, office_key, rel, today)
     except _FileProblem as problem:
-        corpus.issues.append(Issue(rel, problem.line, problem.message))
+        return Issue(rel, problem.line, problem.message)
+
+
+def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
+                  today: dt.date, cache: ParseCache | None = None) -> None:
+    stamp = cache.stamp(path) if cache is not None else None
+    result = cache.get(rel, stamp) if cache is not None else None
+    if result is None:
+        result = _parse_article_file(path, office_key, rel, today)
+        if cache is not None:
+            cache.put(rel, stamp, result)
+    if isinstance(result, Issue):
+        corpus.issues.append(result)
         return
+    article, warnings = result
     corpus.issues.extend(warnings)
     if office_key not in corpus.offices:
         corpus.issues.append(Issue(rel, 1, f"unknown office '{office_key}': add content/{office_key}/_office.yaml"))

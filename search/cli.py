@@ -18,7 +18,8 @@ def open_searcher(settings: dict) -> Searcher:
         versions.current_version(settings["data_dir"])  # fail fast, before loading the model
         encoder = encoder_from_settings(settings)
         return Searcher(settings["data_dir"], encoder, fuzzy=settings["fuzzy_fallback"],
-                        max_query_length=settings["max_query_length"], today=today_from(settings))
+                        max_query_length=settings["max_query_length"], today=today_from(settings),
+                        keyword_backend=settings["keyword_backend"])
     except (NoIndex, IndexModelMismatch, ModelNotAvailable) as exc:
         raise click.ClickException(str(exc)) from None
 

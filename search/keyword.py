@@ -1,14 +1,10 @@
-"""Keyword retrieval over the Whoosh index: Swedish analysis, synonyms, field boosts, typo fallback."""
+"""Keyword retrieval: Swedish analysis, synonyms, field boosts, typo fallback; BM25F scoring by a backend."""
 from __future__ import annotations
 
 import re
-import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from whoosh import index as whoosh_index
-from whoosh.scoring import BM25F
-from whoosh.query import And, Or, Phrase, Term
 
 from indexer.analysis import STOP_WORDS, analyze_word, stem
 from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS, PUBLIC_FIELDS, group_key
@@ -19,6 +15,7 @@ FUZZY_FIELDS = ("title", "alt", "tags", "body")
 FUZZY_MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
 PHRASE_BOOST = 0.5
 PHRASE_FIELDS = ("body",)
+PHRASE_SLOP = 3       # the second word at most this many positions after the first
 BM25_K1 = 1.2
 BM25_B = 0.75
 
@@ -49,17 +46,46 @@ def query_words(text: str) -> list[str]:
     return [w for w in re.findall(r"\w+", text.lower()) if w not in STOP_WORDS]
 
 
-class KeywordSearcher:
-    """Searches one Whoosh index folder; one reader per thread, opened once."""
+@dataclass
+class KeywordQuery:
+    """What a query asks of the keyword index: weighted terms per field, phrase pairs and filters."""
 
-    def __init__(self, folder: Path, synonyms: list[list[str]] | None = None):
-        self.ix = whoosh_index.open_dir(str(folder))
-        self._local = threading.local()
+    weighted: dict[str, float]
+    phrases: list[tuple[str, str]]
+    fields: tuple[str, ...]
+    filters: dict[str, str]            # field → value (audience, office, group, language)
+
+
+class KeywordSearcher(ABC):
+    """Plans a query (Swedish analysis, synonyms, typo fallback) and lets a backend score it with BM25F.
+
+    Backends (one module each, picked by name in `open_keyword`): "whoosh" runs the plan
+    through Whoosh's query engine, "matrix" computes the same scores with numpy.
+    """
+
+    name = ""
+
+    def __init__(self, synonyms: list[list[str]] | None = None):
         self.synonyms: dict[str, set[str]] = {}
         for group in synonyms or []:
             stems = {_synonym_term(word) for word in group} - {""}
             for s in stems:
                 self.synonyms.setdefault(s, set()).update(stems - {s})
+
+    @abstractmethod
+    def doc_frequency(self, field_name: str, term: str) -> int:
+        """How many articles have this analysed term in this field."""
+
+    @abstractmethod
+    def lexicon(self, field_name: str):
+        """Every analysed term of a field."""
+
+    @abstractmethod
+    def execute(self, query: KeywordQuery, k: int) -> list[tuple[str, float]]:
+        """Top-k (article id, score): sum over clauses of boost × BM25F, ties in index order."""
+
+    def close(self) -> None:
+        """Release what the backend holds open for this thread."""
 
     def _fuzzy_index(self) -> dict[str, set[str]]:
         """Map every one-letter deletion of each indexed term to the terms (SymSpell), built on first use.
@@ -70,14 +96,13 @@ class KeywordSearcher:
         index = getattr(self, "_deletes", None)
         if index is None:
             index = {}
-            with self.ix.reader() as reader:
-                for field_name in FUZZY_FIELDS:
-                    for raw in reader.lexicon(field_name):
-                        term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                        if len(term) < FUZZY_MIN_LENGTH - 1 or not term.isalpha():
-                            continue
-                        for variant in _deletions(term) | {term}:
-                            index.setdefault(variant, set()).add(term)
+            for field_name in FUZZY_FIELDS:
+                for raw in self.lexicon(field_name):
+                    term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    if len(term) < FUZZY_MIN_LENGTH - 1 or not term.isalpha():
+                        continue
+                    for variant in _deletions(term) | {term}:
+                        index.setdefault(variant, set()).add(term)
             self._deletes = index
         return index
 
@@ -90,25 +115,12 @@ class KeywordSearcher:
         found.discard(term)
         return found
 
-    def _searcher(self):
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is None:
-            searcher = self._local.searcher = self.ix.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
-        return searcher
-
-    def close(self) -> None:
-        """Close this thread's reader."""
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-
-    def _known(self, searcher, term: str, fields) -> bool:
-        return any(searcher.doc_frequency(f, term) > 0 for f in fields)
+    def _known(self, term: str, fields) -> bool:
+        return any(self.doc_frequency(f, term) > 0 for f in fields)
 
     def search(self, text: str, k: int = 10, *, office: str | None = None, group: str | None = None,
                language: str | None = None, include_internal: bool = False, fuzzy: bool = True) -> KeywordResult:
         """Rank articles for a free-text query with BM25F."""
-        searcher = self._searcher()
         fields = ALL_FIELDS if include_internal else PUBLIC_FIELDS
         words = query_words(text)
         weighted: dict[str, float] = {}
@@ -118,7 +130,7 @@ class KeywordSearcher:
         for word, terms in analysed:
             if not terms:
                 continue
-            if any(self._known(searcher, t, fields) for t in terms):
+            if any(self._known(t, fields) for t in terms):
                 known_words += 1
             else:
                 unknown.append(word)
@@ -129,12 +141,9 @@ class KeywordSearcher:
         coverage = known_words / len(words) if words else 0.0
         if not weighted:
             return KeywordResult([], coverage)
-        clauses = [Term(f, t, boost=FIELD_BOOSTS[f] * w) for t, w in weighted.items() for f in fields]
-        if PHRASE_BOOST:
-            # Adjacent query words that also stand together in the text are stronger evidence.
-            stems = [terms[0] for _, terms in analysed if terms]
-            for first, second in zip(stems, stems[1:]):
-                clauses += [Phrase(f, [first, second], slop=3, boost=PHRASE_BOOST) for f in PHRASE_FIELDS]
+        # Adjacent query words that also stand together in the text are stronger evidence.
+        stems = [terms[0] for _, terms in analysed if terms]
+        phrases = list(zip(stems, stems[1:])) if PHRASE_BOOST else []
         used_fuzzy = False
         if fuzzy and unknown:
             for word in unknown:
@@ -143,16 +152,27 @@ class KeywordSearcher:
                 for near in self.fuzzy_terms(stem(word)):
                     if near not in weighted:
                         weighted[near] = FUZZY_BOOST
-                        clauses += [Term(f, near, boost=FIELD_BOOSTS[f] * FUZZY_BOOST) for f in fields]
                         used_fuzzy = True
-        filters = [Term("audience", "public")] if not include_internal else []
-        if office:
-            filters.append(Term("office", office))
-        if group:
-            filters.append(Term("group", group_key(group)))
-        if language:
-            filters.append(Term("language", language))
-        query_filter = And(filters) if filters else None
-        results = searcher.search(Or(clauses), limit=k, filter=query_filter)
-        hits = [(hit["id"], float(hit.score)) for hit in results]
+        filters = {} if include_internal else {"audience": "public"}
+        filters.update({name: value for name, value in (("office", office), ("group", group and group_key(group)),
+                                                          ("language", language)) if value})
+        hits = self.execute(KeywordQuery(weighted, phrases, fields, filters), k)
         return KeywordResult(hits, coverage, set(weighted), used_fuzzy)
+
+
+KEYWORD_BACKENDS = ("matrix", "whoosh")
+DEFAULT_KEYWORD_BACKEND = "matrix"
+
+
+def open_keyword(backend: str, version_dir: Path, synonyms: list[list[str]] | None = None,
+                 articles: list[dict] | None = None) -> KeywordSearcher:
+    """The keyword searcher named `backend` over one index version."""
+    if backend == "whoosh":
+        from search.keyword_whoosh import WhooshKeywordSearcher
+
+        return WhooshKeywordSearcher(version_dir / "keyword", synonyms)
+    if backend == "matrix":
+        from search.keyword_matrix import MatrixKeywordSearcher
+
+        return MatrixKeywordSearcher(version_dir, synonyms, articles or [])
+    raise ValueError(f"unknown keyword backend {backend!r}: use one of {', '.join(KEYWORD_BACKENDS)}")

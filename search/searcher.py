@@ -21,7 +21,7 @@ from kb.embedding.base import Encoder
 from kb.markdown import plain_text
 from kb.schema import Article
 from search.fusion import SPARSE_WEIGHT, add_sparse, fuse
-from search.keyword import KeywordSearcher
+from search.keyword import DEFAULT_KEYWORD_BACKEND, open_keyword
 from search.snippets import make_snippet
 from search.sparse import SparseScorer
 from search.vector import VectorSearcher
@@ -99,7 +99,7 @@ class Snapshot:
             text = self._plain[article.id] = plain_text(article.public_body)
         return text
 
-    def __init__(self, version_dir: Path):
+    def __init__(self, version_dir: Path, keyword_backend: str = DEFAULT_KEYWORD_BACKEND):
         self.dir = version_dir
         self.version = version_dir.name
         self.manifest = versions.read_manifest(version_dir) or {}
@@ -109,7 +109,10 @@ class Snapshot:
         extras = json.loads((version_dir / "content.json").read_text(encoding="utf-8"))
         self.offices: dict[str, dict] = extras["offices"]
         self.notices: list[dict] = extras["notices"]
-        self.keyword = KeywordSearcher(version_dir / "keyword", extras["synonyms"])
+        # Versions from before the keyword matrix existed are searched with Whoosh's own engine.
+        if keyword_backend == "matrix" and "keyword_matrix.npz" not in self.manifest.get("files", []):
+            keyword_backend = "whoosh"
+        self.keyword = open_keyword(keyword_backend, version_dir, extras["synonyms"], records)
         model = self.manifest["model"]
         self.vector = VectorSearcher(version_dir, self.manifest.get("vector_backend", "flat"), model["dimension"],
                                      records)
@@ -134,8 +137,9 @@ class Searcher:
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, *, fuzzy: bool = True, max_query_length: int = 500,
                  today: dt.date | None = None, fusion: str = "weighted", fusion_params: dict | None = None,
-                 sparse_weight: float = SPARSE_WEIGHT):
+                 sparse_weight: float = SPARSE_WEIGHT, keyword_backend: str = DEFAULT_KEYWORD_BACKEND):
         self.data_dir = Path(data_dir)
+        self.keyword_backend = keyword_backend
         self.encoder = encoder
         self.fuzzy = fuzzy
         self.max_query_length = max_query_length
@@ -162,7 +166,7 @@ class Searcher:
 
     def _load(self) -> Snapshot:
         marker = versions.current_marker(self.data_dir)
-        snapshot = Snapshot(versions.current_version(self.data_dir))
+        snapshot = Snapshot(versions.current_version(self.data_dir), self.keyword_backend)
         model = snapshot.manifest.get("model", {})
         if model.get("fingerprint") != self.encoder.fingerprint():
             raise IndexModelMismatch(
@@ -276,8 +280,8 @@ class Searcher:
         preferred = None
         # Only a passage of the public answer makes a snippet: a matched title or
         # alternative question would just repeat the question back.
-        if chunk_id is not None and snap.vector.chunk_kind[chunk_id] == "passage":
-            preferred = snap.vector.chunk_text[chunk_id]
+        if chunk_id is not None:
+            preferred = snap.vector.passage_text(chunk_id)
         snippet = make_snippet(snap.plain_answer(article), terms, preferred)
         matched = [name for name, rank in (("keyword", item.keyword_rank), ("vector", item.vector_rank)) if rank]
         translations = [{"id": t.id, "language": t.language, "title": t.title}

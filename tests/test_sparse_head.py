@@ -59,8 +59,8 @@ def test_residents_are_never_scored_on_internal_notes(built_data_dir, encoder):
     article = "parkeringstillstand-rorelsehindrad"   # a public article with a `::: intern` note
     vector = searcher.snapshot.vector
     own = vector.article_ids.index(article)
-    notes = [text for text, owner, internal in zip(vector.chunk_text, vector.chunk_article, vector.chunk_internal)
-             if owner == own and internal]
+    notes = [vector.texts.record(row)["text"] for row, (owner, internal)
+             in enumerate(zip(vector.chunk_article, vector.chunk_internal)) if owner == own and internal]
     assert notes, "the fixture article lost its internal note"
     query = encoder.query_sparse(notes[0])
     handler = dict(scorer.score(query, [article], include_internal=True))[article]

@@ -40,4 +40,5 @@ def _open(app: Flask) -> Searcher:
     encoder = app.config.get("ENCODER") or encoder_from_settings(settings)
     today = dt.date.fromisoformat(settings["today"]) if settings["today"] else None
     return Searcher(settings["data_dir"], encoder, fuzzy=settings["fuzzy_fallback"],
-                    max_query_length=settings["max_query_length"], today=today)
+                    max_query_length=settings["max_query_length"], today=today,
+                    keyword_backend=settings["keyword_backend"])

@@ -1,15 +1,42 @@
-"""Pick and load the encoder named in the settings."""
+"""Pick and load the encoder named in the settings: which model folder, run by which backend."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Callable
 
 from kb.embedding.base import Encoder
+from kb.embedding.common import UnsupportedModel, set_offline
 
 DEFAULT_MODEL = "multilingual-e5-small"
+DEFAULT_BACKEND = "torch"
+
+log = logging.getLogger(__name__)
 
 
 class ModelNotAvailable(RuntimeError):
     """The configured model cannot be found or built offline."""
+
+
+def _torch(path: Path, threads: int, batch_threads: int) -> Encoder:
+    """Plain torch + tokenizers (BERT folders only): no transformers import, the fastest start."""
+    from kb.embedding.bert_torch import TorchBertEncoder
+
+    return TorchBertEncoder(path, threads=threads, batch_threads=batch_threads)
+
+
+def _sentence_transformers(path: Path, threads: int, batch_threads: int) -> Encoder:
+    """The sentence-transformers library: any model folder it can read."""
+    from kb.embedding.sentence_transformer import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(path, threads=threads, batch_threads=batch_threads)
+
+
+# One module per backend, imported only when chosen (names as in KB_EMBEDDING_BACKEND).
+BACKENDS: dict[str, Callable[[Path, int, int], Encoder]] = {
+    "torch": _torch,
+    "sentence-transformers": _sentence_transformers,
+}
 
 
 def model_dir(name: str, data_dir: str | Path, cache: str | Path | None = None) -> Path:
@@ -34,15 +61,30 @@ def ensure_model(name: str, data_dir: str | Path, cache: str | Path | None = Non
 
 
 def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str | Path | None = None,
-                 batch_threads: int = 2) -> Encoder:
-    """Load the configured encoder (building the default model folder on first use)."""
-    from kb.embedding.sentence_transformer import SentenceTransformerEncoder, set_offline
+                 batch_threads: int = 2, backend: str | None = None) -> Encoder:
+    """Load the configured encoder (building the default model folder on first use).
 
+    backend None means DEFAULT_BACKEND, falling back to sentence-transformers for a folder the
+    torch backend cannot run; a backend named explicitly is used or fails with the reason.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; known: {', '.join(BACKENDS)}")
     set_offline()
-    return SentenceTransformerEncoder(ensure_model(name, data_dir, cache), threads=threads, batch_threads=batch_threads)
+    path = ensure_model(name, data_dir, cache)
+    try:
+        return BACKENDS[backend or DEFAULT_BACKEND](path, threads, batch_threads)
+    except UnsupportedModel as exc:
+        if backend is not None:
+            raise ModelNotAvailable(
+                f"the '{backend}' embedding backend cannot run this model ({exc}); it runs BERT "
+                f"sentence-transformers folders only: set KB_EMBEDDING_BACKEND=sentence-transformers") from None
+        log.info("embedding backend %r cannot run %s (%s); using sentence-transformers", DEFAULT_BACKEND, path, exc)
+        return BACKENDS["sentence-transformers"](path, threads, batch_threads)
 
 
 def encoder_from_settings(settings: dict) -> Encoder:
-    """The encoder the settings name (KB_EMBEDDING_MODEL, KB_MODEL_CACHE, KB_TORCH_THREADS, KB_INDEX_THREADS)."""
+    """The encoder the settings name (KB_EMBEDDING_MODEL, _BACKEND, KB_MODEL_CACHE, KB_TORCH/INDEX_THREADS)."""
     return load_encoder(settings["embedding_model"], settings["data_dir"], settings["torch_threads"],
-                        settings["model_cache"] or None, settings["index_threads"])
+                        settings["model_cache"] or None, settings["index_threads"],
+                        backend=settings.get("embedding_backend"))
+

@@ -1,0 +1,92 @@
+"""What the current index version lends the next build: chunks, vectors and keyword segments of unchanged articles.
+
+An article is unchanged when its digest (file hash, office, answer group) is the
+one recorded in the current version, built with the same model, analyser and
+chunker. Its chunks, dense and sparse vectors and article pools are then copied
+row for row; only edited articles are chunked, embedded and re-analysed. Any
+doubt about the current version (missing file, other model, unreadable) means
+no reuse at all: the build is then a full one, never a wrong one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer import chunk_table, sparse_index, versions
+from indexer.chunk_table import ChunkTable
+from kb.schema import Article
+
+DIGESTS_FILE = "digests.json"
+
+
+def article_digest(article: Article) -> str:
+    """What the keyword document and the chunks of an article depend on: its file and its answer group."""
+    key = f"{article.content_hash}\x00{article.office}\x00{article.group}\x00{article.path}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass
+class Previous:
+    """The reusable parts of the current version (rows follow its chunk table / articles.jsonl)."""
+
+    dir: Path
+    digests: dict[str, str]                  # article id → digest, in articles.jsonl order
+    position: dict[str, int]                 # article id → row in articles.jsonl
+    table: ChunkTable
+    first: np.ndarray                        # per article row, its first chunk row
+    last: np.ndarray                         # ... and one past its last
+    lines: list[bytes]                       # chunks.jsonl as it is
+    key_rows: dict[bytes, int]               # chunk key → a row with that text (reuse across articles)
+    vectors: np.ndarray                      # memory-mapped
+    same_analyzer: bool
+    sparse_chunks: sparse_index.Rows | None = None
+    sparse_pools: tuple | None = None        # (public, all) Rows, or None
+
+    def unchanged(self, article: Article, digest: str) -> bool:
+        """True when this article's chunks and keyword document are those of the current version."""
+        return self.digests.get(article.id) == digest
+
+    def chunk_rows(self, article_id: str) -> range:
+        """The chunk rows of an unchanged article."""
+        row = self.position[article_id]
+        return range(int(self.first[row]), int(self.last[row])) if row < len(self.first) else range(0)
+
+    def keyword_dir(self) -> Path:
+        """The current version's Whoosh folder."""
+        return self.dir / "keyword"
+
+
+def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int, want_sparse: bool) -> Previous | None:
+    """The current version as a source of reuse, or None when it cannot be trusted for that."""
+    current = versions.current_unverified(data_dir)
+    if current is None:
+        return None
+    manifest = versions.read_manifest(current) or {}
+    if manifest.get("model", {}).get("fingerprint") != fingerprint or manifest.get("chunker") != chunker:
+        return None
+    if want_sparse and not manifest.get("sparse"):
+        return None
+    try:
+        digests = json.loads((current / DIGESTS_FILE).read_text(encoding="utf-8"))
+        table = chunk_table.read(current)
+        lines = chunk_table.read_lines(current)
+        vectors = np.load(current / "vectors.npy", mmap_mode="r")
+        sparse_chunks = pools = None
+        if want_sparse:
+            (sparse_chunks,) = sparse_index.load_rows(current / sparse_index.CHUNKS_FILE, "chunks")
+            pools = tuple(sparse_index.load_rows(current / sparse_index.ARTICLES_FILE, "public", "all"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not len(lines) == len(table) == len(vectors) or (sparse_chunks is not None
+                                                          and sparse_chunks.shape[0] != len(table)):
+        return None
+    first, last = table.article_rows()
+    key_rows = {}
+    for row, key in enumerate(table.keys.tolist()):
+        key_rows.setdefault(key, row)
+    return Previous(current, digests, {article_id: i for i, article_id in enumerate(digests)}, table, first, last,
+                    lines, key_rows, vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools)

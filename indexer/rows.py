@@ -1,0 +1,39 @@
+"""Row-wise copying of ragged arrays (CSR-like: an indptr and one or more value arrays).
+
+Both the sparse vectors and the keyword matrix of a version are stored row per
+article or chunk. A build after an edit takes almost every row from the previous
+version in order, so it copies runs of consecutive rows as whole slices: a few
+large copies instead of one per row.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def gather(previous: tuple[np.ndarray, dict[str, np.ndarray]] | None, sources: np.ndarray,
+           fresh: tuple[np.ndarray, dict[str, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(indptr, arrays) of rows in order: previous row sources[i] where >= 0, else the next fresh row."""
+    fresh_indptr, fresh_arrays = fresh
+    if previous is None or not (sources >= 0).any():
+        return fresh_indptr.astype(np.int64), fresh_arrays
+    previous_indptr, previous_arrays = previous
+    n_previous = len(previous_indptr) - 1
+    select = sources.astype(np.int64).copy()
+    new = np.flatnonzero(select < 0)
+    select[new] = n_previous + np.arange(len(new))
+    breaks = np.flatnonzero((np.diff(select) != 1) | (select[1:] == n_previous)) + 1
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in previous_arrays}
+    lengths = []
+    for start, end in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(select)].tolist()):
+        first = int(select[start])
+        indptr, arrays = (previous_indptr, previous_arrays) if first < n_previous else (fresh_indptr, fresh_arrays)
+        first -= 0 if first < n_previous else n_previous
+        a, b = indptr[first], indptr[first + end - start]
+        for name, values in arrays.items():
+            pieces[name].append(values[a:b].astype(previous_arrays[name].dtype, copy=False))
+        lengths.append(np.diff(indptr[first:first + end - start + 1]))
+    out_indptr = np.zeros(len(select) + 1, dtype=np.int64)
+    if lengths:
+        np.cumsum(np.concatenate(lengths), out=out_indptr[1:])
+    return out_indptr, {name: np.concatenate(parts) if parts else previous_arrays[name][:0]
+                        for name, parts in pieces.items()}

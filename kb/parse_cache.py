@@ -1,0 +1,81 @@
+"""Remember parsed article files between builds, so an edit re-parses one file, not all of them.
+
+Parsing (YAML with line numbers, Markdown splitting) is most of a load: 10 000
+articles take about 10 s, while an unchanged file is recognised by its size and
+modification time. The cache lives in the data folder, is written only by the
+build that holds the build lock, and is thrown away when it was made on another
+day (overdue-review warnings depend on the date) or by another loader version.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import pickle
+from pathlib import Path
+
+# Bump when parse_article's output changes shape or meaning.
+LOADER_VERSION = 1
+
+
+class ParseCache:
+    """rel path → (file stamp, parse result): (Article, warnings), an Office, or the Issue that stopped it."""
+
+    def __init__(self, today: dt.date, entries: dict | None = None):
+        self.today = today
+        self.entries: dict[str, tuple] = entries or {}
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def stamp(path: Path) -> tuple[int, int, int] | None:
+        """Size, modification time and inode: what changes when a file is edited or replaced."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    def get(self, rel: str, stamp) -> object | None:
+        """The cached result for this file if it has not changed (articles copied: the loader edits them)."""
+        entry = self.entries.get(rel)
+        if stamp is None or entry is None or entry[0] != stamp:
+            self.misses += 1
+            return None
+        self.hits += 1
+        result = entry[1]
+        if isinstance(result, tuple):
+            return copy.copy(result[0]), list(result[1])
+        return copy.copy(result)
+
+    def put(self, rel: str, stamp, result) -> None:
+        """Remember a fresh parse result (a copy of the article, before the loader edits it)."""
+        if stamp is None:
+            return
+        result = (copy.copy(result[0]), list(result[1])) if isinstance(result, tuple) else copy.copy(result)
+        self.entries[rel] = (stamp, result)
+
+    def keep_only(self, seen: set[str]) -> None:
+        """Forget files that are gone."""
+        for rel in set(self.entries) - seen:
+            del self.entries[rel]
+
+    @classmethod
+    def load(cls, path: Path, today: dt.date) -> "ParseCache":
+        """Read a cache file; an unreadable, stale or foreign one gives an empty cache."""
+        try:
+            with open(path, "rb") as handle:
+                data = pickle.load(handle)
+            if data.get("version") == LOADER_VERSION and data.get("today") == today:
+                return cls(today, data["entries"])
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError):
+            pass
+        return cls(today)
+
+    def save(self, path: Path) -> None:
+        """Write the cache atomically (a half-written cache must never be read)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as handle:
+            pickle.dump({"version": LOADER_VERSION, "today": self.today, "entries": self.entries}, handle,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)

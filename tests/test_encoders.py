@@ -1,0 +1,210 @@
+"""Every encoder backend keeps the same contract, and the plain-torch one embeds like sentence-transformers."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kb.embedding.common import UnsupportedModel
+from kb.embedding.factory import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, ModelNotAvailable, load_encoder
+from tests.conftest import MODEL_DATA_DIR, ROOT
+
+DENSE_MIN_COSINE = 0.9999
+SPARSE_MIN_COSINE = 0.999
+
+# 2 000 characters, well over 512 tokens: both backends must cut it at the same token.
+LONG_TEXT = (" ".join(f"Ärende {i:03d}/2024: ansökan om bygglov för komplementbostadshus, fastighet Åkerby {i}:{i * 3}."
+                      for i in range(1, 60)))[:2000]
+TEXTS = [
+    "Hur ansöker jag om bygglov för ett attefallshus?",
+    "Åsa, Ärla och Östen åt ål i Åre.",
+    "Vattenförsörjningsanläggningsunderhållsentreprenör",
+    "Missä voin hakea rakennuslupaa?",
+    "How do I renew my parking permit online?",
+    "مرحبا، كيف يمكنني التقدم بطلب للحصول على رخصة بناء؟",
+    LONG_TEXT,
+    " ",
+    "tabb\tseparerad\ttext\nrad två\r\nrad tre",
+    "Ｈｅｊ　ｖäｒｌｄｅｎ！ ﬁnansiering",
+    "Tack! 😀👍🏽 kontroll\x01tecken",
+    "hemtjänst avgift 2024 maxtaxa",
+]
+
+
+@pytest.fixture(scope="module")
+def encoders(request) -> dict:
+    """One encoder per backend over the converted model; the default one is the suite's shared `encoder`."""
+    loaded = {}
+    for name in BACKENDS:
+        if name == DEFAULT_BACKEND:
+            loaded[name] = request.getfixturevalue("encoder")
+        else:
+            loaded[name] = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend=name)
+    return loaded
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def any_encoder(request, encoders):
+    """Each backend in turn, for the contract tests."""
+    return encoders[request.param]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity."""
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def _densify(sparse, dimension: int) -> np.ndarray:
+    """A SparseVector as a dense array of the head's dimension."""
+    ids, weights = sparse
+    out = np.zeros(dimension, dtype=np.float32)
+    out[ids] = weights
+    return out
+
+
+# --- the contract, for every backend -------------------------------------------------------------
+
+def test_shapes_dtype_and_unit_norm(any_encoder):
+    assert any_encoder.dimension == 384 and any_encoder.name == DEFAULT_MODEL
+    assert any_encoder.threads >= 1 and any_encoder.batch_threads >= 1
+    for vectors, count in ((any_encoder.encode_queries(TEXTS[:3]), 3),
+                           (any_encoder.encode_queries(TEXTS[:1]), 1),
+                           (any_encoder.encode_passages(TEXTS, batch_size=4), len(TEXTS))):
+        assert vectors.shape == (count, 384) and vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_query_and_passage_prefixes_differ(any_encoder):
+    assert (any_encoder.query_prefix, any_encoder.passage_prefix) == ("query: ", "passage: ")
+    text = TEXTS[0]
+    cos = float(any_encoder.encode_queries([text])[0] @ any_encoder.encode_passages([text])[0])
+    assert cos < 0.999
+
+
+def test_single_query_cache(any_encoder):
+    text = "Var hittar jag min faktura från kommunen?"
+    first = any_encoder.encode_queries([text])
+    assert not first.flags.writeable          # callers cannot corrupt the cached vector
+    assert np.array_equal(any_encoder.encode_queries([text]), first)
+    assert any_encoder.query_sparse(text) is any_encoder.query_sparse(text)   # the same cached pass
+    any_encoder.clear_cache()
+    assert _cosines(any_encoder.encode_queries([text]), first)[0] >= DENSE_MIN_COSINE
+    # a batch of queries goes through the batch path and agrees with the single-query path
+    batch = any_encoder.encode_queries([text, TEXTS[1]])
+    assert _cosines(batch[:1], first)[0] >= DENSE_MIN_COSINE
+
+
+def test_sparse_vectors(any_encoder):
+    dimension = any_encoder.sparse_dimension
+    assert any_encoder.sparse_head is not None and dimension == any_encoder.sparse_head.dimension > 0
+    dense, sparse = any_encoder.encode_with_sparse(TEXTS[:4], kind="passage", batch_size=2)
+    assert dense.shape == (4, 384) and dense.dtype == np.float32 and len(sparse) == 4
+    assert _cosines(dense, any_encoder.encode_passages(TEXTS[:4])).min() >= DENSE_MIN_COSINE
+    for ids, weights in sparse + [any_encoder.query_sparse(TEXTS[0])]:
+        assert 0 < len(ids) <= 256 and ids.dtype == np.int32 and weights.dtype == np.float32
+        assert ids.max() < dimension and np.all(weights > 0) and np.all(np.diff(ids) > 0)
+        assert _densify((ids, weights), dimension).shape == (dimension,)
+
+
+def test_empty_input(any_encoder):
+    for vectors in (any_encoder.encode_queries([]), any_encoder.encode_passages([])):
+        assert vectors.shape == (0, 384) and vectors.dtype == np.float32
+    dense, sparse = any_encoder.encode_with_sparse([], kind="passage")
+    assert dense.shape == (0, 384) and sparse == []
+    # texts with nothing but white space still get a unit vector (the prefix is content)
+    assert np.isclose(np.linalg.norm(any_encoder.encode_queries([""])[0]), 1.0, atol=1e-5)
+
+
+# --- torch backend == sentence-transformers --------------------------------------------------------
+
+def test_same_tokens_and_fingerprint(encoders):
+    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
+    texts = ["passage: " + t for t in TEXTS]
+    ours, theirs = torch_enc.model.tokenize(texts), st_enc.model.tokenize(texts)
+    for key in ("input_ids", "attention_mask"):
+        assert ours[key].tolist() == theirs[key].tolist(), key
+    assert int(ours["attention_mask"][TEXTS.index(LONG_TEXT)].sum()) == 512   # truncated, not dropped
+    # the same folder gives the same fingerprint: an index built with one backend serves with the other
+    assert torch_enc.fingerprint() == st_enc.fingerprint()
+
+
+def test_torch_backend_matches_sentence_transformers(encoders):
+    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
+    singles = {name: np.concatenate([enc.encode_queries([t]) for t in TEXTS]) for name, enc in encoders.items()}
+    worst = {"single queries": _cosines(singles["torch"], singles["sentence-transformers"]).min(),
+             "query batch": _cosines(torch_enc.encode_queries(TEXTS), st_enc.encode_queries(TEXTS)).min(),
+             "passage batch": _cosines(torch_enc.encode_passages(TEXTS, batch_size=5),
+                                       st_enc.encode_passages(TEXTS, batch_size=5)).min()}
+    sparse_worst = min(
+        _cosines(_densify(torch_enc.query_sparse(t), torch_enc.sparse_dimension)[None],
+                 _densify(st_enc.query_sparse(t), st_enc.sparse_dimension)[None])[0] for t in TEXTS)
+    print(f"\nminimum cosine torch vs sentence-transformers: {worst}, query sparse {sparse_worst:.6f}")
+    assert min(worst.values()) >= DENSE_MIN_COSINE, worst
+    assert sparse_worst >= SPARSE_MIN_COSINE
+
+
+def test_mixed_length_batches_match_and_padding_changes_nothing(encoders):
+    """One batch of short and long texts (much padding) against sentence-transformers and against one text per pass."""
+    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
+    dim = torch_enc.sparse_dimension
+    dense, sparse = torch_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=len(TEXTS))
+    for name, (other_dense, other_sparse) in {
+        "sentence-transformers": st_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=len(TEXTS)),
+        "unpadded": torch_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=1),
+    }.items():
+        dense_cos = _cosines(dense, other_dense)
+        sparse_cos = _cosines(np.stack([_densify(s, dim) for s in sparse]),
+                              np.stack([_densify(s, dim) for s in other_sparse]))
+        print(f"\n{name}: dense min {dense_cos.min():.7f}, sparse min {sparse_cos.min():.7f}")
+        assert dense_cos.min() >= DENSE_MIN_COSINE, (name, dense_cos)
+        assert sparse_cos.min() >= SPARSE_MIN_COSINE, (name, sparse_cos)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+def test_default_backend_never_imports_transformers():
+    """The service path (settings -> factory -> first query) in a fresh process stays off transformers."""
+    code = (
+        "import json, sys\n"
+        "from kb.embedding.factory import encoder_from_settings\n"
+        "from kb.settings import load_settings\n"
+        "encoder = encoder_from_settings(load_settings())\n"
+        "encoder.encode_queries(['hur ansöker jag om bygglov'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'sentence_transformers'))\n"
+        "print(json.dumps({'class': type(encoder).__name__, 'heavy': heavy}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}   # the defaults, whatever the caller set
+    env.update(KB_MODEL_CACHE=str(MODEL_DATA_DIR / "models"), KB_DATA_DIR=str(MODEL_DATA_DIR))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"class": "TorchBertEncoder", "heavy": []}
+
+
+def test_non_bert_folder_needs_sentence_transformers(tmp_path, monkeypatch):
+    folder = tmp_path / "xlmr"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "xlm-roberta"}))
+    with pytest.raises(ModelNotAvailable, match="KB_EMBEDDING_BACKEND=sentence-transformers"):
+        load_encoder(str(folder), tmp_path, backend="torch")
+    # without an explicit choice the default backend steps aside
+    monkeypatch.setitem(BACKENDS, "sentence-transformers", lambda path, threads, batch_threads: ("st", path))
+    assert load_encoder(str(folder), tmp_path) == ("st", folder)
+    with pytest.raises(ValueError, match="unknown embedding backend"):
+        load_encoder(str(folder), tmp_path, backend="onnx")
+
+
+def test_backend_setting_is_validated():
+    from kb.settings import load_settings
+
+    assert load_settings(environ={})["embedding_backend"] == DEFAULT_BACKEND == "torch"
+    assert load_settings(environ={"KB_EMBEDDING_BACKEND": "sentence-transformers"})["embedding_backend"] \
+        == "sentence-transformers"
+    with pytest.raises(ValueError, match="KB_EMBEDDING_BACKEND"):
+        load_settings(environ={"KB_EMBEDDING_BACKEND": "onnx"})
+    assert issubclass(UnsupportedModel, ValueError)

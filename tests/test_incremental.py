@@ -1,0 +1,133 @@
+"""Incremental builds: an edit costs one article, and the result is the index a full build would make."""
+import datetime as dt
+import shutil
+
+import numpy as np
+
+from indexer import chunk_table, versions
+from indexer.build import build_index
+from indexer.keyword_index import segment_count
+from kb.loader import load_content
+from kb.parse_cache import ParseCache
+from search.searcher import Searcher
+from tests.conftest import TODAY
+
+QUERIES = ["missad sophämtning", "parkeringstillstånd rörelsehinder", "kompostera trädgårdsavfall",
+           "barnomsorg öppettider", "grovsopor soffa", "hur ansöker jag om bygglov"]
+
+
+def _edit_corpus(content):
+    """One article edited, one removed, one added: what a day of editing looks like."""
+    path = content / "avfall" / "missad-hamtning.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("två arbetsdagar", "tre arbetsdagar"), encoding="utf-8")
+    (content / "avfall" / "kompost.md").write_text(
+        "---\nid: kompost\ntitle: Får jag kompostera trädgårdsavfall?\noffice: avfall\n---\n"
+        "Ja, kompostering av trädgårdsavfall är tillåten på den egna tomten.\n", encoding="utf-8")
+    removed = next(p for p in sorted((content / "avfall").glob("*.md"))
+                   if p.name not in ("missad-hamtning.md", "kompost.md"))
+    removed_id = next(line.split(":", 1)[1].strip() for line in removed.read_text(encoding="utf-8").splitlines()
+                      if line.startswith("id:"))
+    removed.unlink()
+    return removed_id
+
+
+def _answers(data_dir, encoder) -> dict:
+    searcher = Searcher(data_dir, encoder, today=TODAY)
+    return {(query, method): [hit.id for hit in searcher.search(query, k=5, method=method,
+                                                                  audience="internal").hits]
+            for query in QUERIES for method in ("keyword", "vector", "hybrid")}
+
+
+def test_an_edit_reembeds_one_article_and_serves_what_a_full_build_serves(tmp_path, content_copy, encoder):
+    incremental_dir, full_dir = tmp_path / "incremental", tmp_path / "full"
+    build_index(content_copy, incremental_dir, encoder, today=TODAY)
+    removed_id = _edit_corpus(content_copy)
+    report = build_index(content_copy, incremental_dir, encoder, today=TODAY)
+    # The edited passage and the new article's title and passage; everything else is copied.
+    assert report.embedded == 3 and report.reused == report.chunks - 3
+    full = build_index(content_copy, full_dir, encoder, today=TODAY, full=True)
+    assert (report.articles, report.chunks) == (full.articles, full.chunks)
+
+    answers = _answers(incremental_dir, encoder)
+    assert answers == _answers(full_dir, encoder)
+    assert answers[("kompostera trädgårdsavfall", "keyword")][0] == "kompost"
+    assert not any(removed_id in ids for ids in answers.values())
+
+    new, fresh = versions.current_version(incremental_dir), versions.current_version(full_dir)
+    assert segment_count(new / "keyword") == 2 and segment_count(fresh / "keyword") == 1
+    for name in ("chunks.jsonl", "articles.jsonl", "digests.json"):
+        assert (new / name).read_bytes() == (fresh / name).read_bytes(), name
+    np.testing.assert_allclose(np.load(new / "vectors.npy"), np.load(fresh / "vectors.npy"), atol=1e-5)
+    ours, theirs = chunk_table.read(new), chunk_table.read(fresh)
+    for column in ("article", "kind", "internal", "keys", "offsets"):
+        assert np.array_equal(getattr(ours, column), getattr(theirs, column)), column
+    for name in ("sparse_chunks.npz", "sparse_articles.npz"):
+        with np.load(new / name) as a, np.load(fresh / name) as b:
+            assert sorted(a.files) == sorted(b.files)
+            for key in a.files:
+                np.testing.assert_allclose(a[key].astype(float), b[key].astype(float), atol=2e-3, err_msg=key)
+
+
+def test_an_office_change_reindexes_its_articles(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    before = Searcher(tmp_path, encoder, today=TODAY)
+    assert not before.search("missad sophämtning", group="Sophämtning och återvinning", method="keyword").hits
+    office = content_copy / "avfall" / "_office.yaml"
+    office.write_text(office.read_text(encoding="utf-8") + "group: Sophämtning och återvinning\n", encoding="utf-8")
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.embedded == 0   # the texts did not change, only the answer group of two articles
+    searcher = Searcher(tmp_path, encoder, today=TODAY)
+    hits = searcher.search("missad sophämtning", group="Sophämtning och återvinning", method="keyword").hits
+    assert {hit.id for hit in hits} == {"missad-hamtning", "grovsopor-lamna"}
+
+
+def test_the_parse_cache_rereads_only_edited_files_and_still_reports_their_problems(content_copy):
+    cache = ParseCache(TODAY)
+    first = load_content(content_copy, today=TODAY, cache=cache)
+    assert cache.misses > 10 and cache.hits == 0
+    cache.hits = cache.misses = 0
+    again = load_content(content_copy, today=TODAY, cache=cache)
+    assert cache.misses == 0 and again.articles.keys() == first.articles.keys()
+    assert [str(i) for i in again.issues] == [str(i) for i in first.issues]
+
+    broken = content_copy / "avfall" / "missad-hamtning.md"
+    broken.write_text("---\nid: [\n---\n", encoding="utf-8")
+    cache.hits = cache.misses = 0
+    third = load_content(content_copy, today=TODAY, cache=cache)
+    assert cache.misses == 1
+    assert any("missad-hamtning.md:2: malformed YAML" in str(issue) for issue in third.errors)
+    assert "missad-hamtning" not in third.articles and len(third.articles) == len(first.articles) - 1
+
+
+def test_a_parse_cache_from_another_day_is_not_used(tmp_path, content_copy):
+    cache = ParseCache(TODAY)
+    load_content(content_copy, today=TODAY, cache=cache)
+    cache.save(tmp_path / "parsed.pickle")
+    assert ParseCache.load(tmp_path / "parsed.pickle", TODAY).entries
+    assert not ParseCache.load(tmp_path / "parsed.pickle", TODAY + dt.timedelta(days=1)).entries
+    (tmp_path / "parsed.pickle").write_bytes(b"not a pickle")
+    assert not ParseCache.load(tmp_path / "parsed.pickle", TODAY).entries
+
+
+def test_a_damaged_current_version_means_a_full_build_not_a_wrong_one(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    (current / "chunk_table.npz").write_bytes(b"garbage")   # size changes: the version is no longer complete
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.embedded == report.chunks
+    assert Searcher(tmp_path, encoder, today=TODAY).search("missad sophämtning").hits
+
+
+def test_the_chunk_table_of_an_older_version_is_read_from_chunks_jsonl(tmp_path, built_data_dir):
+    version = versions.current_version(built_data_dir)
+    stored = chunk_table.read(version)
+    older = tmp_path / "older"
+    older.mkdir()
+    shutil.copy(version / "chunks.jsonl", older / "chunks.jsonl")
+    article_ids = [line.split('"id": "', 1)[1].split('"', 1)[0]
+                   for line in (version / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    derived = chunk_table.read(older, {article_id: i for i, article_id in enumerate(article_ids)})
+    for column in ("article", "kind", "internal", "keys", "offsets"):
+        assert np.array_equal(getattr(stored, column), getattr(derived, column)), column
+    texts = chunk_table.ChunkTexts(version, stored.offsets)
+    assert texts.record(len(stored) - 1)["article_id"] == article_ids[stored.article[-1]]
