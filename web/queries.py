@@ -45,7 +45,7 @@ def read_search(default_k: int | None = None) -> SearchRequest:
     raw_k = request.args.get("k", "")
     k = default_k or current_app.config["KB_SEARCH_K"]
     if raw_k:
-        if not raw_k.isdigit() or not 1 <= int(raw_k) <= MAX_K:
+        if not (raw_k.isascii() and raw_k.isdigit()) or not 1 <= int(raw_k) <= MAX_K:
             raise UserError("bad_k", _("k måste vara ett heltal från 1 till %(max)d.", max=MAX_K))
         k = int(raw_k)
     return SearchRequest(query=query.strip(), k=k, **filters)
