@@ -150,7 +150,7 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
         cache_file = data_dir / "cache" / "parsed.pickle"
         cache = None
         if corpus is None:
-            cache = ParseCache(today) if full else ParseCache.load(cache_file, today)
+            cache = ParseCache() if full else ParseCache.load(cache_file)
             corpus = load_content(content_dir, today=today, cache=cache)
         fingerprint = encoder.fingerprint()
         previous = None if full else open_previous(data_dir, fingerprint, ANALYZER_VERSION, CHUNKER_VERSION,

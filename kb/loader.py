@@ -128,6 +128,21 @@ def _string_list(meta: dict, name: str, lines: dict[str, int]) -> list[str]:
 def parse_article(path: Path, text: str, office_key: str, rel: str,
                   today: dt.date | None = None) -> tuple[Article, list[Issue]]:
     """Parse one article file; raises _FileProblem for problems that make it unusable."""
+    article, warnings, reviewed_line = _parse_article(path, text, office_key, rel)
+    return article, warnings + _overdue(article, reviewed_line, today)
+
+
+def _overdue(article: Article, reviewed_line: int, today: dt.date | None) -> list[Issue]:
+    """The overdue-review warning, apart from parsing: it depends on the date, the parse does not."""
+    due = article.review_due()
+    if today is None or due is None or due >= today:
+        return []
+    return [Issue(article.path, reviewed_line,
+                  f"review overdue since {due.isoformat()} (owner: {article.owner or 'none'})", "warning")]
+
+
+def _parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Article, list[Issue], int]:
+    """Article, date-independent warnings and the line of `reviewed`; raises _FileProblem."""
     front, body, body_line = split_front_matter(text)
     meta = _parse_yaml(front, 2)
     if not isinstance(meta, dict):
@@ -192,11 +207,7 @@ def parse_article(path: Path, text: str, office_key: str, rel: str,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         draft=draft,
     )
-    due = article.review_due()
-    if today is not None and due is not None and due < today:
-        warnings.append(Issue(rel, lines.get("reviewed", 2),
-                              f"review overdue since {due.isoformat()} (owner: {article.owner or 'none'})", "warning"))
-    return article, warnings
+    return article, warnings, lines.get("reviewed", 2)
 
 
 def _hours_problem(value: Any) -> bool:
@@ -379,14 +390,14 @@ def load_offices(content_dir: str | Path) -> dict[str, Office]:
     return corpus.offices
 
 
-def _parse_article_file(path: Path, office_key: str, rel: str, today: dt.date):
-    """(Article, warnings) of one file, or the Issue that makes it unusable."""
+def _parse_article_file(path: Path, office_key: str, rel: str):
+    """(Article, warnings, line of `reviewed`) of one file, or the Issue that makes it unusable."""
     issues: list[Issue] = []
     text = _read(path, rel, issues)
     if text is None:
         return issues[0]
     try:
-        return parse_article(path, text, office_key, rel, today)
+        return _parse_article(path, text, office_key, rel)
     except _FileProblem as problem:
         return Issue(rel, problem.line, problem.message)
 
@@ -396,14 +407,15 @@ def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_s
     stamp = cache.stamp(path) if cache is not None else None
     result = cache.get(rel, stamp) if cache is not None else None
     if result is None:
-        result = _parse_article_file(path, office_key, rel, today)
+        result = _parse_article_file(path, office_key, rel)
         if cache is not None:
             cache.put(rel, stamp, result)
     if isinstance(result, Issue):
         corpus.issues.append(result)
         return
-    article, warnings = result
+    article, warnings, reviewed_line = result
     corpus.issues.extend(warnings)
+    corpus.issues.extend(_overdue(article, reviewed_line, today))
     if office_key not in corpus.offices:
         corpus.issues.append(Issue(rel, 1, f"unknown office '{office_key}': add content/{office_key}/_office.yaml"))
         return

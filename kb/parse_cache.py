@@ -3,26 +3,25 @@
 Parsing (YAML with line numbers, Markdown splitting) is most of a load: 10 000
 articles take about 10 s, while an unchanged file is recognised by its size and
 modification time. The cache lives in the data folder, is written only by the
-build that holds the build lock, and is thrown away when it was made on another
-day (overdue-review warnings depend on the date) or by another loader version.
+build that holds the build lock, and is thrown away when it was made by another
+loader version. Parse results do not depend on the date (the loader adds the
+overdue-review warnings after the cache), so the first build of a day reuses it.
 """
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import os
 import pickle
 from pathlib import Path
 
 # Bump when parse_article's output changes shape or meaning.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 
 
 class ParseCache:
-    """rel path → (file stamp, parse result): (Article, warnings), an Office, or the Issue that stopped it."""
+    """rel path → (file stamp, parse result): (Article, warnings, line), an Office, or the Issue that stopped it."""
 
-    def __init__(self, today: dt.date, entries: dict | None = None):
-        self.today = today
+    def __init__(self, entries: dict | None = None):
         self.entries: dict[str, tuple] = entries or {}
         self.hits = self.misses = 0
 
@@ -44,14 +43,15 @@ class ParseCache:
         self.hits += 1
         result = entry[1]
         if isinstance(result, tuple):
-            return copy.copy(result[0]), list(result[1])
+            return copy.copy(result[0]), list(result[1]), result[2]
         return copy.copy(result)
 
     def put(self, rel: str, stamp, result) -> None:
         """Remember a fresh parse result (a copy of the article, before the loader edits it)."""
         if stamp is None:
             return
-        result = (copy.copy(result[0]), list(result[1])) if isinstance(result, tuple) else copy.copy(result)
+        result = (copy.copy(result[0]), list(result[1]), result[2]) if isinstance(result, tuple) \
+            else copy.copy(result)
         self.entries[rel] = (stamp, result)
 
     def keep_only(self, seen: set[str]) -> None:
@@ -60,22 +60,22 @@ class ParseCache:
             del self.entries[rel]
 
     @classmethod
-    def load(cls, path: Path, today: dt.date) -> "ParseCache":
-        """Read a cache file; an unreadable, stale or foreign one gives an empty cache."""
+    def load(cls, path: Path) -> "ParseCache":
+        """Read a cache file; an unreadable or foreign one gives an empty cache."""
         try:
             with open(path, "rb") as handle:
                 data = pickle.load(handle)
-            if data.get("version") == LOADER_VERSION and data.get("today") == today:
-                return cls(today, data["entries"])
+            if data.get("version") == LOADER_VERSION:
+                return cls(data["entries"])
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError):
             pass
-        return cls(today)
+        return cls()
 
     def save(self, path: Path) -> None:
         """Write the cache atomically (a half-written cache must never be read)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
-            pickle.dump({"version": LOADER_VERSION, "today": self.today, "entries": self.entries}, handle,
+            pickle.dump({"version": LOADER_VERSION, "entries": self.entries}, handle,
                         protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)

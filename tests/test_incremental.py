@@ -82,7 +82,7 @@ def test_an_office_change_reindexes_its_articles(tmp_path, content_copy, encoder
 
 
 def test_the_parse_cache_rereads_only_edited_files_and_still_reports_their_problems(content_copy):
-    cache = ParseCache(TODAY)
+    cache = ParseCache()
     first = load_content(content_copy, today=TODAY, cache=cache)
     assert cache.misses > 10 and cache.hits == 0
     cache.hits = cache.misses = 0
@@ -99,14 +99,19 @@ def test_the_parse_cache_rereads_only_edited_files_and_still_reports_their_probl
     assert "missad-hamtning" not in third.articles and len(third.articles) == len(first.articles) - 1
 
 
-def test_a_parse_cache_from_another_day_is_not_used(tmp_path, content_copy):
-    cache = ParseCache(TODAY)
+def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp_path, content_copy):
+    cache = ParseCache()
     load_content(content_copy, today=TODAY, cache=cache)
     cache.save(tmp_path / "parsed.pickle")
-    assert ParseCache.load(tmp_path / "parsed.pickle", TODAY).entries
-    assert not ParseCache.load(tmp_path / "parsed.pickle", TODAY + dt.timedelta(days=1)).entries
+    later = TODAY + dt.timedelta(days=3650)   # every article's review is overdue by then
+    cached = ParseCache.load(tmp_path / "parsed.pickle")
+    from_cache = load_content(content_copy, today=later, cache=cached)
+    assert cached.misses == 0 and cached.hits > 10
+    fresh = load_content(content_copy, today=later)
+    assert [str(i) for i in from_cache.issues] == [str(i) for i in fresh.issues]
+    assert any("review overdue" in str(i) for i in from_cache.issues)
     (tmp_path / "parsed.pickle").write_bytes(b"not a pickle")
-    assert not ParseCache.load(tmp_path / "parsed.pickle", TODAY).entries
+    assert not ParseCache.load(tmp_path / "parsed.pickle").entries
 
 
 def test_a_damaged_current_version_means_a_full_build_not_a_wrong_one(tmp_path, content_copy, encoder):
