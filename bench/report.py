@@ -162,6 +162,7 @@ def plot(results: dict, path: Path) -> Path | None:
     for axis, title, unit in ((left, "Warm query latency, p95 (one client)", "ms"),
                               (right, "Serving process memory (RSS)", "MiB")):
         axis.set_xscale("log")
+        axis.set_ylim(bottom=0)   # from zero: close values must look close, not zoomed apart
         axis.set_xlabel("articles")
         axis.set_ylabel(unit)
         axis.set_title(title)
@@ -183,7 +184,9 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
             f"({results['seconds']} s in all). Synthetic corpora from bench/synthetic.py (real Swedish text of "
             f"content/, SweFAQ and SweQUAD-MC placed in 70 Stockholm neighbourhoods, 100+ offices); "
             f"{opts.get('query_count', 500)} queries with a known target per size; latency in a separate serving "
-            f"process that loaded model and index like the web app, 1 torch thread for queries, "
+            f"process that loaded model and index like the web app, encoder "
+            f"{', '.join(sorted({s['build'].get('encoder', 'TorchBertEncoder') for s in results['sizes']}))}, "
+            f"1 model thread for queries, "
             f"{opts.get('index_threads', 2)} for the build, query-embedding cache cleared between methods; "
             f"HTTP against gunicorn.conf.py with a Python keep-alive client, a fresh query per request. "
             "Figures from a shared machine are noisy: compare within a run.", "",

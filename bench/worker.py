@@ -71,7 +71,7 @@ def build(args: dict) -> dict:
     encoder = _encoder(args)
     model_load_s = time.perf_counter() - started
     batch = args.get("batch_size", 32)
-    result: dict = {"model_load_s": round(model_load_s, 2), "batch_size": batch}
+    result: dict = {"model_load_s": round(model_load_s, 2), "batch_size": batch, "encoder": type(encoder).__name__}
     # The model's own throughput on a sample of this corpus's passages, at the build's batch size.
     corpus = load_content(args["content_dir"])
     passages = sorted((c.text for a in corpus.articles.values() for c in chunk_article(a) if not c.embed_as_query),
