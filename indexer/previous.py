@@ -77,8 +77,8 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
         vectors = np.load(current / "vectors.npy", mmap_mode="r")
         sparse_chunks = pools = None
         if want_sparse:
-            (sparse_chunks,) = sparse_index.load_rows(current / sparse_index.CHUNKS_FILE, "chunks")
-            pools = tuple(sparse_index.load_rows(current / sparse_index.ARTICLES_FILE, "public", "all"))
+            (sparse_chunks,) = sparse_index.load_rows(current, sparse_index.CHUNKS_DIR, "chunks")
+            pools = tuple(sparse_index.load_rows(current, sparse_index.ARTICLES_DIR, "public", "all"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not len(lines) == len(table) == len(vectors) or (sparse_chunks is not None

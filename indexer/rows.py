@@ -37,3 +37,15 @@ def gather(previous: tuple[np.ndarray, dict[str, np.ndarray]] | None, sources: n
         np.cumsum(np.concatenate(lengths), out=out_indptr[1:])
     return out_indptr, {name: np.concatenate(parts) if parts else previous_arrays[name][:0]
                         for name, parts in pieces.items()}
+
+
+def ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Every index of the half-open ranges [starts[i], ends[i]) in order, without a Python loop."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    lengths = ends - starts
+    total = int(lengths.sum()) if len(lengths) else 0
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Each range contributes start, start+1, ...: an arange shifted by each range's offset.
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + offsets

@@ -1,13 +1,16 @@
 """The learned-sparse side of an index version.
 
-`sparse_chunks.npz`: one raw sparse vector per chunk (rows follow chunks.jsonl), so search can
-mask internal chunks as the dense side does and the next build reuses unchanged chunks.
-`sparse_articles.npz`: per article (rows follow articles.jsonl) the feature-wise max over its
-chunks, L2-normalised, twice: `public` (no `::: intern` chunks) and `all`.
+`sparse_chunks/`: one raw sparse vector per chunk (rows follow chunks.jsonl), so search can
+mask internal chunks as the dense side does and the next build reuses unchanged chunks, with
+each row's L2 norm. `sparse_articles/`: per article (rows follow articles.jsonl) the
+feature-wise max over its chunks, L2-normalised, twice: `public` (no `::: intern` chunks) and
+`all`.
 
-On disk and while a build copies rows from one version to the next, a matrix is kept as
-`Rows`: float16 weights and uint16 feature ids (16 384 features), half the bytes of a
-float32/int32 CSR to write, hash and read; search converts to CSR once when it loads.
+A matrix is kept as `Rows`: CSR arrays with float16 weights and uint16 feature ids (16 384
+features), one .npy file each, so that search memory-maps them and reads only the rows of the
+candidates it scores (search/sparse.py): nothing is converted or normalised at start-up, and
+gunicorn workers share the pages. Versions built before this layout hold the same arrays in
+one .npz per side (`sparse_chunks.npz`, `sparse_articles.npz`); they are still read.
 """
 from __future__ import annotations
 
@@ -19,12 +22,14 @@ from scipy import sparse as sp
 
 from indexer import rows
 
-CHUNKS_FILE = "sparse_chunks.npz"
-ARTICLES_FILE = "sparse_articles.npz"
+CHUNKS_DIR = "sparse_chunks"
+ARTICLES_DIR = "sparse_articles"
+LEGACY_SUFFIX = ".npz"   # sparse_chunks.npz / sparse_articles.npz of older versions
+NORMS = "norms"          # per-row L2 norms, stored beside the chunk matrix
 
 
 class Rows(NamedTuple):
-    """A sparse matrix in its stored form: CSR arrays with compact dtypes."""
+    """A sparse matrix in its stored form: CSR arrays with compact dtypes (memory-mapped when loaded)."""
 
     data: np.ndarray      # float16
     indices: np.ndarray   # uint16 (int32 for more than 65 536 features)
@@ -33,8 +38,34 @@ class Rows(NamedTuple):
 
     def csr(self) -> sp.csr_matrix:
         """The same matrix as a float32 CSR for arithmetic."""
-        return sp.csr_matrix((self.data.astype(np.float32), self.indices.astype(np.int32), self.indptr),
-                             shape=self.shape)
+        return sp.csr_matrix((np.asarray(self.data, dtype=np.float32), np.asarray(self.indices, dtype=np.int32),
+                              np.asarray(self.indptr)), shape=self.shape)
+
+    def dot_rows(self, wanted: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
+        """Dot product of the listed rows with a dense vector, reading only those rows' values."""
+        starts, ends = self.indptr[wanted], self.indptr[np.asarray(wanted) + 1]
+        take = rows.ranges(starts, ends)
+        products = self.data[take].astype(np.float32) * dense_query[self.indices[take]]
+        lengths = ends - starts
+        out = np.zeros(len(wanted), dtype=np.float32)
+        full = lengths > 0
+        if full.any():
+            # reduceat sums from each row's first product to the next row's; empty rows stay 0.
+            firsts = np.r_[0, np.cumsum(lengths)[:-1]][full]
+            out[full] = np.add.reduceat(products, firsts)
+        return out
+
+
+def row_norms(matrix: Rows) -> np.ndarray:
+    """Each row's L2 norm (1 for an empty row, so that dividing by it is safe)."""
+    squares = np.square(np.asarray(matrix.data, dtype=np.float32))
+    lengths = np.diff(np.asarray(matrix.indptr))
+    norms = np.zeros(len(lengths), dtype=np.float32)
+    full = lengths > 0
+    if full.any():
+        norms[full] = np.sqrt(np.add.reduceat(squares, np.asarray(matrix.indptr[:-1])[full]))
+    norms[norms == 0] = 1.0
+    return norms
 
 
 def as_rows(matrix: sp.csr_matrix) -> Rows:
@@ -57,25 +88,42 @@ def chunk_matrix(vectors: list, dimension: int) -> sp.csr_matrix:
                          shape=(len(vectors), dimension), dtype=np.float32)
 
 
-def _save(path: Path, **matrices: Rows) -> None:
-    arrays = {}
+def _save(folder: Path, **matrices: Rows) -> None:
+    """One subfolder per matrix, one .npy per array (what np.load can memory-map)."""
     for name, m in matrices.items():
-        arrays.update({f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr,
-                       f"{name}_shape": np.array(m.shape)})
-    with open(path, "wb") as out:   # a file object: np.savez would append .npz to the name
-        np.savez(out, **arrays)
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        for key, value in (("data", m.data), ("indices", m.indices), ("indptr", m.indptr),
+                           ("shape", np.array(m.shape, dtype=np.int64))):
+            np.save(target / f"{key}.npy", np.ascontiguousarray(value))
 
 
-def load_rows(path: Path, *names: str) -> list[Rows]:
-    """The named matrices of an .npz written by this module, in their stored form."""
-    with np.load(path) as arrays:
-        return [Rows(arrays[f"{n}_data"], arrays[f"{n}_indices"], arrays[f"{n}_indptr"],
-                     tuple(int(x) for x in arrays[f"{n}_shape"])) for n in names]
+def _legacy(version_dir: Path, folder: str) -> Path | None:
+    """The .npz of a version built before the folder layout, if that is what this version has."""
+    legacy = version_dir / (folder + LEGACY_SUFFIX)
+    return legacy if not (version_dir / folder).is_dir() and legacy.is_file() else None
 
 
-def load(path: Path, *names: str) -> list[sp.csr_matrix]:
-    """The named matrices of an .npz written by this module, as float32 CSR."""
-    return [rows.csr() for rows in load_rows(path, *names)]
+def load_rows(version_dir: Path, folder: str, *names: str) -> list[Rows]:
+    """The named matrices of one side of a version, in their stored form (memory-mapped)."""
+    legacy = _legacy(version_dir, folder)
+    if legacy is not None:
+        with np.load(legacy) as arrays:
+            return [Rows(arrays[f"{n}_data"], arrays[f"{n}_indices"], arrays[f"{n}_indptr"],
+                         tuple(int(x) for x in arrays[f"{n}_shape"])) for n in names]
+    found = []
+    for name in names:
+        base = version_dir / folder / name
+        arrays = {key: np.load(base / f"{key}.npy", mmap_mode="r") for key in ("data", "indices", "indptr")}
+        shape = tuple(int(x) for x in np.load(base / "shape.npy"))
+        found.append(Rows(arrays["data"], arrays["indices"], arrays["indptr"], shape))
+    return found
+
+
+def load_chunk_norms(version_dir: Path, chunks: Rows) -> np.ndarray:
+    """The chunk rows' norms as stored at build time (computed now for an older version)."""
+    path = version_dir / CHUNKS_DIR / f"{NORMS}.npy"
+    return np.load(path, mmap_mode="r") if path.is_file() else row_norms(chunks)
 
 
 def assemble(previous: Rows | None, sources: np.ndarray, fresh: sp.csr_matrix) -> Rows:
@@ -111,11 +159,11 @@ def _take_rows(matrix: Rows, wanted: np.ndarray) -> sp.csr_matrix:
     """The listed rows of a stored matrix as float32 CSR (only the articles being pooled anew)."""
     if len(wanted) == matrix.shape[0]:
         return matrix.csr()
-    lengths = matrix.indptr[wanted + 1] - matrix.indptr[wanted]
-    take = np.concatenate([np.arange(matrix.indptr[r], matrix.indptr[r + 1]) for r in wanted]) if len(wanted) \
-        else np.zeros(0, dtype=np.int64)
-    indptr = np.r_[0, np.cumsum(lengths)]
-    return sp.csr_matrix((matrix.data[take].astype(np.float32), matrix.indices[take].astype(np.int32), indptr),
+    starts, ends = matrix.indptr[wanted], matrix.indptr[wanted + 1]
+    take = rows.ranges(starts, ends)
+    indptr = np.r_[0, np.cumsum(ends - starts)]
+    return sp.csr_matrix((np.asarray(matrix.data[take], dtype=np.float32),
+                          np.asarray(matrix.indices[take], dtype=np.int32), indptr),
                          shape=(len(wanted), matrix.shape[1]))
 
 
@@ -126,7 +174,8 @@ def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_inte
     With `previous_pools` (public, all) and `pool_sources` (per article its row there, or -1),
     only the articles without a source are pooled anew: an edit costs one article, not all.
     """
-    _save(version_dir / CHUNKS_FILE, chunks=chunks)
+    _save(version_dir / CHUNKS_DIR, chunks=chunks)
+    np.save(version_dir / CHUNKS_DIR / f"{NORMS}.npy", row_norms(chunks))
     if previous_pools is None or pool_sources is None:
         pool_sources = np.full(n_articles, -1, dtype=np.int64)
         previous_pools = (None, None)
@@ -137,7 +186,7 @@ def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_inte
     sub, owner = _take_rows(chunks, wanted), compact[chunk_article[wanted]]
     public = sp.csr_matrix(sp.diags((~chunk_internal[wanted]).astype(np.float32)) @ sub)
     public.eliminate_zeros()
-    _save(version_dir / ARTICLES_FILE,
+    _save(version_dir / ARTICLES_DIR,
           public=assemble(previous_pools[0], pool_sources, _pool(public, owner, len(todo))),
           all=assemble(previous_pools[1], pool_sources, _pool(sub, owner, len(todo))))
-    return [CHUNKS_FILE, ARTICLES_FILE]
+    return [CHUNKS_DIR, ARTICLES_DIR]

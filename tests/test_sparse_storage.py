@@ -1,0 +1,104 @@
+"""The sparse side is stored memory-mapped and scored row by row; older .npz versions still work."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from indexer import sparse_index, versions
+from indexer.build import build_index
+from search.sparse import SparseScorer
+from search.searcher import Searcher
+from tests.conftest import TODAY
+
+QUERIES = ["missad sophämtning", "parkeringstillstånd för rörelsehindrade", "hur ställer jag mitt barn i kö",
+           "avgift för hemtjänst", "var lämnar jag grovsopor", "fakturan är fel"]
+
+
+def _reference_scores(version_dir, scorer: SparseScorer, query, candidates, include_internal):
+    """The scores as whole float32 CSR products over normalised rows (what the scorer computed before)."""
+    (chunks,) = sparse_index.load_rows(version_dir, sparse_index.CHUNKS_DIR, "chunks")
+    chunks = chunks.csr()
+    norms = np.sqrt(np.asarray(chunks.multiply(chunks).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    public, everything = (m.csr() for m in sparse_index.load_rows(version_dir, sparse_index.ARTICLES_DIR,
+                                                                    "public", "all"))
+    ids, weights = query
+    dense = np.zeros(chunks.shape[1], dtype=np.float32)
+    dense[ids] = weights / np.linalg.norm(weights)
+    chunk_scores = (chunks @ dense) / norms
+    pooled = (everything if include_internal else public) @ dense
+    result = {}
+    for article_id in candidates:
+        row = scorer.position[article_id]
+        span = range(scorer.first[row], scorer.last[row])
+        best = max((0.0 if not include_internal and scorer.chunk_internal[r] else chunk_scores[r] for r in span),
+                   default=0.0)
+        result[article_id] = (best + pooled[row]) / 2
+    return result
+
+
+def _to_legacy(version_dir) -> None:
+    """Rewrite a version's sparse side in the .npz layout of versions built before the folders."""
+    for folder, names in ((sparse_index.CHUNKS_DIR, ("chunks",)), (sparse_index.ARTICLES_DIR, ("public", "all"))):
+        matrices = sparse_index.load_rows(version_dir, folder, *names)
+        arrays = {}
+        for name, m in zip(names, matrices):
+            arrays.update({f"{name}_data": np.array(m.data), f"{name}_indices": np.array(m.indices),
+                           f"{name}_indptr": np.array(m.indptr), f"{name}_shape": np.array(m.shape)})
+        with open(version_dir / (folder + ".npz"), "wb") as out:
+            np.savez(out, **arrays)
+        shutil.rmtree(version_dir / folder)
+    manifest = json.loads((version_dir / versions.MANIFEST).read_text())
+    manifest["files"] = [f + ".npz" if f in (sparse_index.CHUNKS_DIR, sparse_index.ARTICLES_DIR) else f
+                         for f in manifest["files"]]
+    manifest.pop("checksums", None)
+    versions.write_manifest(version_dir, manifest)
+
+
+@pytest.mark.parametrize("include_internal", [True, False])
+def test_row_by_row_scores_equal_whole_matrix_products(searcher, encoder, include_internal):
+    scorer = searcher.snapshot.sparse
+    assert isinstance(scorer.chunks.data, np.memmap)   # mapped, not read into memory
+    candidates = list(scorer.position)
+    for text in QUERIES:
+        query = encoder.query_sparse(text)
+        ours = dict(scorer.score(query, candidates, include_internal))
+        reference = _reference_scores(searcher.snapshot.dir, scorer, query, candidates, include_internal)
+        assert ours.keys() == reference.keys()
+        for article_id, value in reference.items():
+            assert ours[article_id] == pytest.approx(value, abs=1e-5), (text, article_id)
+
+
+def test_a_version_in_the_older_npz_layout_is_searched_and_reused(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    before = {q: [(h.id, round(h.score, 5)) for h in Searcher(tmp_path, encoder, today=TODAY).search(q).hits]
+              for q in QUERIES}
+    _to_legacy(current)
+    assert (current / "sparse_chunks.npz").is_file() and not (current / sparse_index.CHUNKS_DIR).exists()
+    assert versions.current_version(tmp_path) == current   # still a valid version
+    after = {q: [(h.id, round(h.score, 5)) for h in Searcher(tmp_path, encoder, today=TODAY).search(q).hits]
+             for q in QUERIES}
+    assert after == before
+    # ... and the next build reuses its rows: one edited article is all that is embedded
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nUppdaterad.\n", encoding="utf-8")
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert 0 < report.embedded < report.chunks / 10
+    assert (versions.current_version(tmp_path) / sparse_index.CHUNKS_DIR / "norms.npy").is_file()
+
+
+def test_ranges_and_row_dots_handle_empty_rows():
+    from indexer.rows import ranges
+    from scipy import sparse as sp
+
+    assert ranges(np.array([3, 10, 7]), np.array([5, 10, 9])).tolist() == [3, 4, 7, 8]
+    assert ranges(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
+    matrix = sp.csr_matrix(np.array([[0, 0, 0], [1, 0, 2], [0, 0, 0], [0, 3, 0]], dtype=np.float32))
+    stored = sparse_index.as_rows(matrix)
+    query = np.array([1.0, 10.0, 100.0], dtype=np.float32)
+    assert stored.dot_rows(np.array([3, 0, 1, 2]), query).tolist() == [30.0, 0.0, 201.0, 0.0]
+    assert sparse_index.row_norms(stored).tolist() == pytest.approx([1.0, 5 ** 0.5, 1.0, 3.0])
