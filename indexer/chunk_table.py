@@ -36,15 +36,20 @@ class ChunkTable:
 
     def article_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Per article position, the first and one-past-last chunk row (chunks of an article are contiguous)."""
-        count = int(self.article.max()) + 1 if len(self.article) else 0
-        first = np.zeros(count, dtype=np.int64)
-        last = np.zeros(count, dtype=np.int64)
-        if len(self.article):
-            starts = np.flatnonzero(np.r_[True, self.article[1:] != self.article[:-1]])
-            ends = np.r_[starts[1:], len(self.article)]
-            first[self.article[starts]] = starts
-            last[self.article[starts]] = ends
-        return first, last
+        return article_rows(self.article)
+
+
+def article_rows(chunk_article: np.ndarray, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last chunk row of each of `count` articles (default: up to the last one with chunks)."""
+    if count is None:
+        count = int(chunk_article.max()) + 1 if len(chunk_article) else 0
+    first = np.zeros(count, dtype=np.int64)
+    last = np.zeros(count, dtype=np.int64)
+    if len(chunk_article):
+        starts = np.flatnonzero(np.r_[True, chunk_article[1:] != chunk_article[:-1]])
+        first[chunk_article[starts]] = starts
+        last[chunk_article[starts]] = np.r_[starts[1:], len(chunk_article)]
+    return first, last
 
 
 def chunk_line(chunk: Chunk) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import rows, sparse_index
+from indexer import chunk_table, rows, sparse_index
 
 
 class SparseScorer:
@@ -28,12 +28,7 @@ class SparseScorer:
         self.chunk_internal = chunk_internal
         self.position = {article_id: i for i, article_id in enumerate(article_ids)}
         # Chunks are written article by article, so each article owns one contiguous range.
-        self.first = np.zeros(len(article_ids), dtype=np.int64)
-        self.last = np.zeros(len(article_ids), dtype=np.int64)
-        if len(chunk_article):
-            starts = np.flatnonzero(np.r_[True, chunk_article[1:] != chunk_article[:-1]])
-            self.first[chunk_article[starts]] = starts
-            self.last[chunk_article[starts]] = np.r_[starts[1:], len(chunk_article)]
+        self.first, self.last = chunk_table.article_rows(chunk_article, len(article_ids))
 
     def score(self, query, candidates: list[str], include_internal: bool) -> list[tuple[str, float]]:
         """(article id, score) for each candidate; residents' searches never match internal notes."""
