@@ -154,7 +154,7 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
             corpus = load_content(content_dir, today=today, cache=cache)
         fingerprint = encoder.fingerprint()
         previous = None if full else open_previous(data_dir, fingerprint, ANALYZER_VERSION, CHUNKER_VERSION,
-                                                   encoder.sparse_dimension > 0)
+                                                   encoder.sparse_fingerprint if encoder.sparse_dimension else None)
         # Drafts (`draft: true`, from the gap queue) hold TODO text: nobody may find them until they are finished.
         articles = [article for article in corpus.articles.values() if not article.draft]
         plan = _plan(articles, previous)
@@ -217,7 +217,7 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "articles": len(articles),
         "chunks": len(plan),
         "issues": [str(issue) for issue in corpus.issues],
-        "sparse": {"dimension": encoder.sparse_dimension} if sparse_files else None,
+        "sparse": {"dimension": encoder.sparse_dimension, "head": encoder.sparse_fingerprint} if sparse_files else None,
         "files": ["keyword", "vectors.faiss", "vectors.npy", *chunk_files, "articles.jsonl", "content.json",
                   DIGESTS_FILE, *matrix_files, *sparse_files],
     })

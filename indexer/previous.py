@@ -60,15 +60,21 @@ class Previous:
         return self.dir / "keyword"
 
 
-def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int, want_sparse: bool) -> Previous | None:
-    """The current version as a source of reuse, or None when it cannot be trusted for that."""
+def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
+                  sparse_head: str | None) -> Previous | None:
+    """The current version as a source of reuse, or None when it cannot be trusted for that.
+
+    `sparse_head`: the encoder's sparse-head fingerprint (None without a head); sparse rows made by
+    another head, or another way of computing it, are not reused.
+    """
     current = versions.current_unverified(data_dir)
     if current is None:
         return None
     manifest = versions.read_manifest(current) or {}
     if manifest.get("model", {}).get("fingerprint") != fingerprint or manifest.get("chunker") != chunker:
         return None
-    if want_sparse and not manifest.get("sparse"):
+    want_sparse = sparse_head is not None
+    if want_sparse and (manifest.get("sparse") or {}).get("head") != sparse_head:
         return None
     try:
         digests = json.loads((current / DIGESTS_FILE).read_text(encoding="utf-8"))

