@@ -197,9 +197,9 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                                           plan.pool_sources)
     (version_dir / DIGESTS_FILE).write_text(
         json.dumps({article.id: article_digest(article) for article in articles}), encoding="utf-8")
+    encode = json.JSONEncoder(ensure_ascii=False).encode   # one encoder, not one per article
     with open(version_dir / "articles.jsonl", "w", encoding="utf-8") as out:
-        for article in articles:
-            out.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
+        out.write("".join(encode(article.to_dict()) + "\n" for article in articles))
     extras = {
         "offices": {key: office.to_dict() for key, office in corpus.offices.items()},
         "notices": [notice.to_dict() for notice in corpus.notices],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -77,7 +78,7 @@ class Article:
         """A JSON-friendly dict of every field (dates as ISO strings)."""
         # Field by field rather than asdict(): a build writes every article, and asdict's
         # deep copy made this a second of a 10 000-article incremental build.
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {name: getattr(self, name) for name in _article_fields()}
         for key in ("alt_questions", "tags", "related", "internal_notes"):
             data[key] = list(data[key])
         data["links"] = [{"title": link.title, "url": link.url} for link in self.links]
@@ -187,3 +188,10 @@ NOTICE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "offices": ((list,), False),
     "audience": ((str,), False),
 }
+
+
+
+@lru_cache(maxsize=1)
+def _article_fields() -> tuple[str, ...]:
+    """Article's field names (dataclasses.fields() rebuilds the list on every call)."""
+    return tuple(f.name for f in fields(Article))

@@ -1,5 +1,5 @@
 """Swedish keyword analysis: compounds either way, stems, stop words."""
-from indexer.analysis import analyze, split_compound
+from indexer.analysis import _word_frequencies, analyze, split_compound
 
 
 def test_compound_is_split_into_dictionary_words():
@@ -24,3 +24,10 @@ def test_stop_words_dropped_and_words_stemmed():
     terms = analyze("Hur ansöker jag om parkeringstillstånden?")
     assert "hur" not in terms and "jag" not in terms
     assert "ansök" in terms
+
+
+def test_word_frequencies_are_wordfreq_s_own():
+    """Reading wordfreq's data file ourselves gives exactly wordfreq's Swedish frequency dict."""
+    import wordfreq
+
+    assert _word_frequencies() == wordfreq.get_frequency_dict("sv")
