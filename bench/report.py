@@ -42,14 +42,16 @@ def tables(results: dict) -> str:
     sizes = results["sizes"]
     out = ["### Build, update, memory, start-up", "",
            "| articles | chunks | cold build s | articles/s | chunks/s | model passages/s (batch) | build/model "
-           "| incremental (1 article) s | index MiB | serving RSS MiB | start-up to first answer s |",
+           "| incremental (1 article) s: build / `kb index` | index MiB | serving RSS MiB "
+           "| start-up to first answer s |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in sizes:
         b, v = s["build"], s["serve"]
         share = b["chunks_per_s"] / b["model_passages_per_s"] if b["model_passages_per_s"] else 0
         out.append(f"| {s['articles']:,} | {b['chunks']:,} | {b['build_s']} | {b['articles_per_s']} | "
                    f"{b['chunks_per_s']} | {b['model_passages_per_s']} ({b['batch_size']}) | {share:.0%} | "
-                   f"{b['incremental_s']} | {b['index_mb']} | {v['rss_mb']} | {v['startup_s']} |")
+                   f"{b['incremental_s']} / {b.get('incremental_command_s', '–')} | {b['index_mb']} | "
+                   f"{v['rss_mb']} | {v['startup_s']} |")
     out += ["", "### Warm query latency, one client, in-process (and quality on the same queries)", "",
             "| articles | method | p50 ms | p95 ms | p99 ms | R@1 | R@5 | MRR@10 |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -123,8 +125,11 @@ def _targets(sizes: list[dict]) -> list[str]:
         p95 = v["methods"]["hybrid"]["p95_ms"]
         if n in P95_TARGETS_MS:
             row(n, f"hybrid p95 ≤ {P95_TARGETS_MS[n]:.0f} ms", f"{p95} ms", p95 <= P95_TARGETS_MS[n])
-        row(n, f"incremental update ≤ {INCREMENTAL_TARGET_S} s", f"{b['incremental_s']} s",
+        row(n, f"incremental update ≤ {INCREMENTAL_TARGET_S} s (the build)", f"{b['incremental_s']} s",
             b["incremental_s"] <= INCREMENTAL_TARGET_S)
+        if "incremental_command_s" in b:
+            row(n, f"incremental update ≤ {INCREMENTAL_TARGET_S} s (`kb index` command, model load included)",
+                f"{b['incremental_command_s']} s", b["incremental_command_s"] <= INCREMENTAL_TARGET_S)
         row(n, f"start-up ≤ {STARTUP_TARGET_S} s", f"{v['startup_s']} s", v["startup_s"] <= STARTUP_TARGET_S)
         if n >= 100_000:
             row(n, "serving RSS ≤ 1.5 GB", f"{v['rss_mb']} MiB", v["rss_mb"] <= RSS_TARGET_MB)

@@ -22,11 +22,12 @@ from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from indexer.keyword_index import build_keyword_index, update_keyword_index
-from indexer.previous import DIGESTS_FILE, Previous, article_digest, open_previous
+from indexer.previous import DIGESTS_FILE, Previous, article_context, article_digest, open_previous
+from indexer.rows import copy_rows
 from kb.embedding.base import Encoder
 from kb.loader import Corpus, load_content
 from kb.parse_cache import ParseCache
-from kb.schema import Article
+from kb.schema import Article, article_fields
 
 INDEX_FORMAT = 1
 
@@ -64,7 +65,7 @@ class _Plan:
     fresh: dict[int, Chunk]        # chunk row → chunk, for chunks of new or edited articles
     changed: list[Article]         # articles whose keyword document must be (re)written
     removed: set[str]              # article ids gone since the previous version
-    pool_sources: np.ndarray       # per article its previous sparse-pool row, or -1
+    pool_sources: np.ndarray       # per article its previous row (articles.jsonl, sparse pools), or -1
 
     def __len__(self) -> int:
         return len(self.article)
@@ -100,9 +101,8 @@ def _embed(plan: _Plan, encoder: Encoder, previous: Previous | None, batch_size:
     """Dense matrix and sparse CSR of every chunk: copied rows where the plan has a source, fresh ones else."""
     sources = plan.sources
     vectors = np.zeros((len(plan), encoder.dimension), dtype=np.float32)
-    reused = np.flatnonzero(sources >= 0)
-    if len(reused):
-        vectors[reused] = previous.vectors[sources[reused]]
+    if previous is not None:
+        copy_rows(vectors, previous.vectors, sources)   # runs of rows: a few slices, not a gather
     todo = [int(i) for i in np.flatnonzero(sources < 0)]
     todo_q = [i for i in todo if plan.fresh[i].embed_as_query]
     # Long passages last and sorted by length: batches of similar length pad less.
@@ -139,6 +139,16 @@ def _write_chunks(version_dir: Path, plan: _Plan, previous: Previous | None) -> 
     return chunk_table.write(version_dir, lines, plan.article, kind, internal, keys), internal
 
 
+def _write_articles(path: Path, articles: list[Article], sources: np.ndarray,
+                    previous_lines: list[bytes] | None) -> None:
+    """articles.jsonl: the previous line of each unchanged article (same digest and context), new ones encoded."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode   # one encoder, not one per article
+    lines = [previous_lines[row] if previous_lines is not None and row >= 0
+             else (encode(article.to_dict()) + "\n").encode("utf-8")
+             for article, row in zip(articles, sources.tolist())]
+    path.write_bytes(b"".join(lines))
+
+
 def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, full: bool = False,
                 backend: str = "flat", batch_size: int = 32, keep: int = 3, progress: bool = False,
                 today: dt.date | None = None, corpus: Corpus | None = None) -> BuildReport:
@@ -168,7 +178,7 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
             raise
         versions.switch_to(data_dir, version_dir)
         versions.prune(data_dir, keep, protect=version_dir)
-        if cache is not None and cache.misses:
+        if cache is not None and cache.worth_saving():
             cache.save(cache_file)
     return BuildReport(
         version=version_dir.name, articles=len(articles), chunks=len(plan), embedded=embedded,
@@ -197,9 +207,9 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                                           plan.pool_sources)
     (version_dir / DIGESTS_FILE).write_text(
         json.dumps({article.id: article_digest(article) for article in articles}), encoding="utf-8")
-    encode = json.JSONEncoder(ensure_ascii=False).encode   # one encoder, not one per article
-    with open(version_dir / "articles.jsonl", "w", encoding="utf-8") as out:
-        out.write("".join(encode(article.to_dict()) + "\n" for article in articles))
+    context = article_context(corpus.articles, article_fields())
+    _write_articles(version_dir / "articles.jsonl", articles, plan.pool_sources,
+                    previous.article_lines(context) if previous is not None else None)
     extras = {
         "offices": {key: office.to_dict() for key, office in corpus.offices.items()},
         "notices": [notice.to_dict() for notice in corpus.notices],
@@ -217,6 +227,7 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "articles": len(articles),
         "chunks": len(plan),
         "issues": [str(issue) for issue in corpus.issues],
+        "article_context": context,
         "sparse": {"dimension": encoder.sparse_dimension, "head": encoder.sparse_fingerprint} if sparse_files else None,
         "files": ["keyword", "vectors.faiss", "vectors.npy", *chunk_files, "articles.jsonl", "content.json",
                   DIGESTS_FILE, *matrix_files, *sparse_files],

@@ -23,6 +23,16 @@ from kb.schema import Article
 DIGESTS_FILE = "digests.json"
 
 
+def article_context(ids, field_names: tuple[str, ...]) -> str:
+    """What an article's articles.jsonl line depends on beyond its digest.
+
+    The loader drops `related` and `translation_of` ids that do not exist, so a line
+    depends on which ids exist (drafts included); and on the fields written.
+    """
+    key = ",".join(field_names) + "\x00" + "\n".join(sorted(ids))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
 def article_digest(article: Article) -> str:
     """What the keyword document and the chunks of an article depend on: its file and its answer group."""
     key = f"{article.content_hash}\x00{article.office}\x00{article.group}\x00{article.path}"
@@ -45,6 +55,17 @@ class Previous:
     same_analyzer: bool
     sparse_chunks: sparse_index.Rows | None = None
     sparse_pools: tuple | None = None        # (public, all) Rows, or None
+    article_context: str | None = None       # article_context() of the corpus it was built from
+
+    def article_lines(self, context: str) -> list[bytes] | None:
+        """articles.jsonl line by line, when it was written in this `context` (else None: write anew)."""
+        if context != self.article_context:
+            return None
+        try:
+            lines = (self.dir / "articles.jsonl").read_bytes().splitlines(keepends=True)
+        except OSError:
+            return None
+        return lines if len(lines) == len(self.digests) else None
 
     def unchanged(self, article: Article, digest: str) -> bool:
         """True when this article's chunks and keyword document are those of the current version."""
@@ -95,4 +116,5 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
     for row, key in enumerate(table.keys.tolist()):
         key_rows.setdefault(key, row)
     return Previous(current, digests, {article_id: i for i, article_id in enumerate(digests)}, table, first, last,
-                    lines, key_rows, vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools)
+                    lines, key_rows, vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools,
+                    manifest.get("article_context"))

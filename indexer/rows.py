@@ -49,3 +49,15 @@ def ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     # Each range contributes start, start+1, ...: an arange shifted by each range's offset.
     offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return np.arange(total, dtype=np.int64) + offsets
+
+
+def copy_rows(target: np.ndarray, source: np.ndarray, sources: np.ndarray) -> None:
+    """target[i] = source[sources[i]] wherever sources[i] >= 0, one slice per run of consecutive rows."""
+    rows = np.flatnonzero(sources >= 0)
+    if not len(rows):
+        return
+    origin = sources[rows]
+    breaks = np.flatnonzero((np.diff(rows) != 1) | (np.diff(origin) != 1)) + 1
+    for start, end in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(rows)].tolist()):
+        first, length = int(origin[start]), end - start
+        target[rows[start]:rows[start] + length] = source[first:first + length]

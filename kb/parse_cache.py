@@ -9,13 +9,22 @@ overdue-review warnings after the cache), so the first build of a day reuses it.
 """
 from __future__ import annotations
 
-import copy
 import os
 import pickle
 from pathlib import Path
 
 # Bump when parse_article's output changes shape or meaning.
 LOADER_VERSION = 2
+# Re-parsing a changed file costs about 1 ms, rewriting the whole cache 0.3 s at 10 000 articles:
+# a build that re-parsed fewer files than this (or than 1 % of the cache) leaves the file as it is.
+SAVE_AFTER_MISSES = 50
+
+
+def _shallow(item):
+    """A shallow copy of a parse result (Article, Office, Issue), at a tenth of copy.copy's cost."""
+    duplicate = object.__new__(type(item))
+    duplicate.__dict__.update(item.__dict__)
+    return duplicate
 
 
 class ParseCache:
@@ -43,21 +52,25 @@ class ParseCache:
         self.hits += 1
         result = entry[1]
         if isinstance(result, tuple):
-            return copy.copy(result[0]), list(result[1]), result[2]
-        return copy.copy(result)
+            return _shallow(result[0]), list(result[1]), result[2]
+        return _shallow(result)
 
     def put(self, rel: str, stamp, result) -> None:
         """Remember a fresh parse result (a copy of the article, before the loader edits it)."""
         if stamp is None:
             return
-        result = (copy.copy(result[0]), list(result[1]), result[2]) if isinstance(result, tuple) \
-            else copy.copy(result)
+        result = (_shallow(result[0]), list(result[1]), result[2]) if isinstance(result, tuple) \
+            else _shallow(result)
         self.entries[rel] = (stamp, result)
 
     def keep_only(self, seen: set[str]) -> None:
         """Forget files that are gone."""
         for rel in set(self.entries) - seen:
             del self.entries[rel]
+
+    def worth_saving(self) -> bool:
+        """True when this load re-parsed enough files that the next one should not have to."""
+        return self.misses >= min(SAVE_AFTER_MISSES, max(1, len(self.entries) // 100))
 
     @classmethod
     def load(cls, path: Path) -> "ParseCache":

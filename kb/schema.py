@@ -78,7 +78,7 @@ class Article:
         """A JSON-friendly dict of every field (dates as ISO strings)."""
         # Field by field rather than asdict(): a build writes every article, and asdict's
         # deep copy made this a second of a 10 000-article incremental build.
-        data = {name: getattr(self, name) for name in _article_fields()}
+        data = {name: getattr(self, name) for name in article_fields()}
         for key in ("alt_questions", "tags", "related", "internal_notes"):
             data[key] = list(data[key])
         data["links"] = [{"title": link.title, "url": link.url} for link in self.links]
@@ -192,6 +192,6 @@ NOTICE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 
 
 @lru_cache(maxsize=1)
-def _article_fields() -> tuple[str, ...]:
+def article_fields() -> tuple[str, ...]:
     """Article's field names (dataclasses.fields() rebuilds the list on every call)."""
     return tuple(f.name for f in fields(Article))

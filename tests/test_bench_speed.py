@@ -65,6 +65,7 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     build, serve = result["build"], result["serve"]
     assert build["articles"] == 12 and build["errors"] == 0
     assert 0 < build["incremental_embedded"] < build["chunks"]   # one changed article, the rest reused
+    assert build["incremental_command_s"] > 0                      # the same, by `kb index` in its own process
     assert build["index_mb"] > 0 and build["model_passages_per_s"] > 0
     assert set(serve["methods"]) == {"keyword", "vector", "hybrid"}
     assert serve["methods"]["hybrid"]["mrr@10"] >= 0.5
@@ -73,7 +74,7 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     assert list(tmp_path.glob("kb-speed-*")) == []    # index folders are temporary
     results = {"date": "2026-11-23", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
     text = report.section(results, "kb bench speed --articles 12", "plot.png")
-    assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text
+    assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text and "`kb index` command" in text
     if report.plot(results, tmp_path / "plot.png"):
         assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -198,6 +198,7 @@ def test_the_onnx_export_is_made_once_and_kept_out_of_the_fingerprint(tmp_path):
     """A copy of the model folder without its export: loading exports it, atomically, without changing identity."""
     from kb.embedding.bert_onnx import export_path
     from kb.embedding.common import folder_fingerprint
+    from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
 
     source = MODEL_DATA_DIR / "models" / DEFAULT_MODEL
     folder = tmp_path / "model"
@@ -212,7 +213,9 @@ def test_the_onnx_export_is_made_once_and_kept_out_of_the_fingerprint(tmp_path):
     encoder = load_encoder(str(folder), tmp_path, backend="onnx")
     assert encoder.onnx_file == export_path(folder) and encoder.onnx_file.is_file()
     assert folder_fingerprint(folder) == before == encoder.fingerprint()
-    assert sorted(p.name for p in folder.glob("*.onnx")) == [encoder.onnx_file.name]   # the stale one is gone
+    # The stale export is gone; the sparse head's graph is kept beside the export.
+    assert sorted(p.name for p in folder.glob("*.onnx")) == sorted(
+        [encoder.onnx_file.name, f"{SPARSE_CACHE_PREFIX}{encoder.sparse_fingerprint}.onnx"])
     assert not list(folder.glob("*.tmp"))
     reference = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="torch")
     assert _cosines(encoder.encode_queries(TEXTS[:3]), reference.encode_queries(TEXTS[:3])).min() >= DENSE_MIN_COSINE

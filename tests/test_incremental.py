@@ -1,5 +1,6 @@
 """Incremental builds: an edit costs one article, and the result is the index a full build would make."""
 import datetime as dt
+import json
 import shutil
 
 import numpy as np
@@ -67,6 +68,32 @@ def test_an_edit_reembeds_one_article_and_serves_what_a_full_build_serves(tmp_pa
     for name in stored:
         np.testing.assert_allclose(np.load(new / name).astype(float), np.load(fresh / name).astype(float),
                                    atol=2e-3, err_msg=name)
+
+
+def _article_lines(data_dir) -> dict:
+    version = versions.current_version(data_dir)
+    return {json.loads(line)["id"]: json.loads(line)
+            for line in (version / "articles.jsonl").read_text(encoding="utf-8").splitlines()}
+
+
+def test_an_unchanged_article_s_record_follows_the_ids_its_links_point_to(tmp_path, content_copy, encoder):
+    """Unchanged articles keep their record, until an article they point to is removed."""
+    build_index(content_copy, tmp_path / "incremental", encoder, today=TODAY)
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("två arbetsdagar", "tre arbetsdagar"), encoding="utf-8")
+    build_index(content_copy, tmp_path / "incremental", encoder, today=TODAY)
+    build_index(content_copy, tmp_path / "full", encoder, today=TODAY, full=True)
+    assert (versions.current_version(tmp_path / "incremental") / "articles.jsonl").read_bytes() == \
+        (versions.current_version(tmp_path / "full") / "articles.jsonl").read_bytes()
+    assert "tre arbetsdagar" in _article_lines(tmp_path / "incremental")["missad-hamtning"]["body"]
+    assert _article_lines(tmp_path / "incremental")["parkeringstillstand-rorelsehindrad"]["related"] == \
+        ["felparkeringsavgift-bestrida"]
+
+    (content_copy / "parkering" / "felparkeringsavgift.md").unlink()
+    build_index(content_copy, tmp_path / "incremental", encoder, today=TODAY)
+    records = _article_lines(tmp_path / "incremental")
+    assert "felparkeringsavgift-bestrida" not in records
+    assert records["parkeringstillstand-rorelsehindrad"]["related"] == []
 
 
 def test_an_office_change_reindexes_its_articles(tmp_path, content_copy, encoder):

