@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.quality import percentile, read_queries
@@ -93,31 +94,35 @@ def build(args: dict) -> dict:
                   vectors_mb=round((version / "vectors.npy").stat().st_size / 2**20, 2))
     # Incremental: one article edited, the rest reused.
     changed = Path(args["changed_file"])
-    original = changed.read_text(encoding="utf-8")
-    try:
-        changed.write_text(original + "\nUppdaterad: ny information om handläggningstider.\n", encoding="utf-8")
+    with _edited(changed, "Uppdaterad: ny information om handläggningstider."):
         report = build_index(args["content_dir"], args["data_dir"], encoder, batch_size=batch)
-    finally:
-        changed.write_text(original, encoding="utf-8")
     result.update(incremental_s=round(report.seconds, 2), incremental_embedded=report.embedded)
     result.update(rss_mb())
-    result["incremental_command_s"] = _incremental_command(args, changed, original, batch)
+    with _edited(changed, "Uppdaterad: ändrade öppettider i december."):
+        result["incremental_command_s"] = _incremental_command(args, batch)
     return result
 
 
-def _incremental_command(args: dict, changed: Path, original: str, batch: int) -> float:
+@contextmanager
+def _edited(path: Path, line: str):
+    """The file with one line added, restored afterwards whatever happens."""
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original + f"\n{line}\n", encoding="utf-8")
+        yield
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def _incremental_command(args: dict, batch: int) -> float:
     """Wall time of `kb index` in a process of its own after one edit: start-up, model, build and exit."""
     env = os.environ | {"KB_CONTENT_DIR": args["content_dir"], "KB_DATA_DIR": args["data_dir"],
                         "KB_MODEL_CACHE": args["model_cache"], "KB_ENCODE_BATCH_SIZE": str(batch),
                         "KB_INDEX_THREADS": str(args.get("index_threads", 2)), "HF_HUB_OFFLINE": "1"}
     command = [str(Path(sys.executable).with_name("kb")), "index"]
-    try:
-        changed.write_text(original + "\nUppdaterad: ändrade öppettider i december.\n", encoding="utf-8")
-        started = time.perf_counter()
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=3600)
-        return round(time.perf_counter() - started, 2)
-    finally:
-        changed.write_text(original, encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=3600)
+    return round(time.perf_counter() - started, 2)
 
 
 def serve(args: dict) -> dict:
