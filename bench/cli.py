@@ -9,10 +9,9 @@ import click
 
 from bench.convert import convert_swefaq, convert_swequad
 from bench.quality import evaluate
+from bench.synthetic import SHARED
 from kb.cli import cli
 from kb.embedding.factory import encoder_from_settings
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 
 
 @cli.group("bench")

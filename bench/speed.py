@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import peers
 from bench.http_load import http_benchmark
 from bench.quality import read_queries
-from bench.synthetic import write_corpus
+from bench.synthetic import SEED_KINDS, write_corpus
 from kb.settings import PROJECT_ROOT
 
 
@@ -59,7 +59,11 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
     queries_file.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in all_queries[:query_count]),
                             encoding="utf-8")
     result: dict = {"articles": articles, "queries": min(query_count, len(all_queries)),
-                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"]}
+    if not result["seeds"]["faq"]:
+        _log(f"WARNING: no SweFAQ/SweQUAD seeds (set KB_SHARED_BENCHMARKS): a corpus of {SEED_KINDS['own']} only, "
+             "not comparable with runs that had them")
     changed = sorted(content.glob("*/*.md"))[0]
     common = {"content_dir": str(content), "model_cache": str(model_path.parent), "index_threads": index_threads,
               "batch_size": batch_size,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -30,7 +31,10 @@ from kb.loader import load_content
 from kb.settings import PROJECT_ROOT
 
 GENERATOR_VERSION = 1
-SHARED = PROJECT_ROOT.parent / "shared" / "benchmarks"
+# The shared Swedish benchmark texts; KB_SHARED_BENCHMARKS points elsewhere (e.g. from a git worktree,
+# whose parent folder has no shared/).
+SHARED = Path(os.environ.get("KB_SHARED_BENCHMARKS") or PROJECT_ROOT.parent / "shared" / "benchmarks")
+SEED_KINDS = {"own": "own articles", "faq": "SweFAQ answers", "text": "SweQUAD-MC texts"}
 OWN_QUERIES = PROJECT_ROOT / "tests" / "eval" / "queries.jsonl"
 
 # Stockholm's districts (stadsdelsområden) and neighbourhoods in them.
@@ -114,6 +118,7 @@ def load_seeds(shared: Path = SHARED, content_dir: Path = PROJECT_ROOT / "conten
                           own_queries.get(article.id, []), weight=2))
     if not (shared / "swefaq").is_dir():
         # A checkout without ../shared (e.g. a CI clone elsewhere): our own articles are the seeds.
+        # Another corpus, so write_corpus records the seed counts and the speed report prints them.
         return seeds
     faq: dict[tuple, Seed] = {}
     for line in (shared / "swefaq" / "swefaq_dev.jsonl").read_text(encoding="utf-8").splitlines():
@@ -144,6 +149,14 @@ def load_seeds(shared: Path = SHARED, content_dir: Path = PROJECT_ROOT / "conten
             texts[context].queries.append(record["question"])
     seeds += texts.values()
     return seeds
+
+
+def seed_counts(seeds: list[Seed]) -> dict[str, int]:
+    """How many seeds of each source (own, faq, text): what a corpus was derived from."""
+    counts = dict.fromkeys(SEED_KINDS, 0)
+    for s in seeds:
+        counts[s.key.split("-", 1)[0]] += 1
+    return counts
 
 
 def article_stream(seeds: list[Seed], count: int, seed: int = 7) -> list[SyntheticArticle]:
@@ -239,12 +252,13 @@ def write_corpus(out_dir: Path, count: int, query_count: int = 500, seed: int = 
                  seeds: list[Seed] | None = None) -> tuple[Path, Path]:
     """Write (or reuse) `count` articles as content/ and `query_count` queries as queries.jsonl under out_dir."""
     out_dir = Path(out_dir)
-    stamp = {"generator": GENERATOR_VERSION, "articles": count, "queries": query_count, "seed": seed}
+    seeds = seeds if seeds is not None else load_seeds()
+    stamp = {"generator": GENERATOR_VERSION, "articles": count, "queries": query_count, "seed": seed,
+             "seeds": seed_counts(seeds)}
     content, queries_file, stamp_file = out_dir / "content", out_dir / "queries.jsonl", out_dir / "corpus.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         return content, queries_file
     shutil.rmtree(out_dir, ignore_errors=True)
-    seeds = seeds if seeds is not None else load_seeds()
     articles = article_stream(seeds, count, seed)
     pool: dict[str, list[str]] = {}
     for s in seeds:

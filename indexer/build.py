@@ -151,8 +151,12 @@ def _write_articles(path: Path, articles: list[Article], sources: np.ndarray,
 
 def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, full: bool = False,
                 backend: str = "flat", batch_size: int = 32, keep: int = 3, progress: bool = False,
-                today: dt.date | None = None, corpus: Corpus | None = None) -> BuildReport:
-    """Load, chunk, embed (reusing unchanged articles unless `full`), write a version, switch CURRENT to it."""
+                today: dt.date | None = None, corpus: Corpus | None = None,
+                parse_cache: ParseCache | None = None) -> BuildReport:
+    """Load, chunk, embed (reusing unchanged articles unless `full`), write a version, switch CURRENT to it.
+
+    `parse_cache`: one kept in memory between builds (`kb index --watch`) instead of the cache file.
+    """
     started = time.perf_counter()
     content_dir, data_dir = Path(content_dir), Path(data_dir)
     today = today or dt.date.today()
@@ -160,7 +164,8 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
         cache_file = data_dir / "cache" / "parsed.pickle"
         cache = None
         if corpus is None:
-            cache = ParseCache() if full else ParseCache.load(cache_file)
+            cache = parse_cache if parse_cache is not None else ParseCache() if full else ParseCache.load(cache_file)
+            cache.hits = cache.misses = 0   # counted per load: worth_saving() looks at this build's misses
             corpus = load_content(content_dir, today=today, cache=cache)
         fingerprint = encoder.fingerprint()
         previous = None if full else open_previous(data_dir, fingerprint, ANALYZER_VERSION, CHUNKER_VERSION,
@@ -198,7 +203,6 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
     ann = create_ann(backend, encoder.dimension)
     ann.build(vectors)
     ann.save(version_dir / "vectors.faiss")
-    np.save(version_dir / "vectors.npy", vectors)
     chunk_files, internal = _write_chunks(version_dir, plan, previous)
     sparse_files = []
     if sparse is not None:
@@ -229,6 +233,6 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "issues": [str(issue) for issue in corpus.issues],
         "article_context": context,
         "sparse": {"dimension": encoder.sparse_dimension, "head": encoder.sparse_fingerprint} if sparse_files else None,
-        "files": ["keyword", "vectors.faiss", "vectors.npy", *chunk_files, "articles.jsonl", "content.json",
+        "files": ["keyword", "vectors.faiss", *chunk_files, "articles.jsonl", "content.json",
                   DIGESTS_FILE, *matrix_files, *sparse_files],
     })

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import chunk_table, sparse_index, versions
+from indexer.ann.factory import create_ann
 from indexer.chunk_table import ChunkTable
 from kb.schema import Article
 
@@ -51,11 +52,12 @@ class Previous:
     last: np.ndarray                         # ... and one past its last
     lines: list[bytes]                       # chunks.jsonl as it is
     key_rows: dict[bytes, int]               # chunk key → a row with that text (reuse across articles)
-    vectors: np.ndarray                      # memory-mapped
+    vectors: np.ndarray                      # a view of the memory-mapped vector index
     same_analyzer: bool
     sparse_chunks: sparse_index.Rows | None = None
     sparse_pools: tuple | None = None        # (public, all) Rows, or None
     article_context: str | None = None       # article_context() of the corpus it was built from
+    vector_index: object = None              # keeps the index `vectors` is a view of open
 
     def article_lines(self, context: str) -> list[bytes] | None:
         """articles.jsonl line by line, when it was written in this `context` (else None: write anew)."""
@@ -101,12 +103,12 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
         digests = json.loads((current / DIGESTS_FILE).read_text(encoding="utf-8"))
         table = chunk_table.read(current)
         lines = chunk_table.read_lines(current)
-        vectors = np.load(current / "vectors.npy", mmap_mode="r")
+        vector_index, vectors = _vectors(current, manifest)
         sparse_chunks = pools = None
         if want_sparse:
             (sparse_chunks,) = sparse_index.load_rows(current, sparse_index.CHUNKS_DIR, "chunks")
             pools = tuple(sparse_index.load_rows(current, sparse_index.ARTICLES_DIR, "public", "all"))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):   # RuntimeError: FAISS could not read
         return None
     if not len(lines) == len(table) == len(vectors) or (sparse_chunks is not None
                                                           and sparse_chunks.shape[0] != len(table)):
@@ -117,4 +119,13 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
         key_rows.setdefault(key, row)
     return Previous(current, digests, {article_id: i for i, article_id in enumerate(digests)}, table, first, last,
                     lines, key_rows, vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools,
-                    manifest.get("article_context"))
+                    manifest.get("article_context"), vector_index)
+
+
+def _vectors(version_dir: Path, manifest: dict) -> tuple[object, np.ndarray]:
+    """The version's chunk vectors: those of its vector index (versions before 2026-12 also kept vectors.npy)."""
+    if (version_dir / "vectors.npy").exists():
+        return None, np.load(version_dir / "vectors.npy", mmap_mode="r")
+    ann = create_ann(manifest.get("vector_backend", "flat"), int(manifest["model"]["dimension"]))
+    ann.load(version_dir / "vectors.faiss")
+    return ann, ann.vectors()

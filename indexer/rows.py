@@ -21,10 +21,10 @@ def gather(previous: tuple[np.ndarray, dict[str, np.ndarray]] | None, sources: n
     select = sources.astype(np.int64).copy()
     new = np.flatnonzero(select < 0)
     select[new] = n_previous + np.arange(len(new))
-    breaks = np.flatnonzero((np.diff(select) != 1) | (select[1:] == n_previous)) + 1
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in previous_arrays}
     lengths = []
-    for start, end in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(select)].tolist()):
+    # A run never crosses from the previous rows into the fresh ones (numbered from n_previous on).
+    for start, end in runs(select, cut=select[1:] == n_previous):
         first = int(select[start])
         indptr, arrays = (previous_indptr, previous_arrays) if first < n_previous else (fresh_indptr, fresh_arrays)
         first -= 0 if first < n_previous else n_previous
@@ -37,6 +37,21 @@ def gather(previous: tuple[np.ndarray, dict[str, np.ndarray]] | None, sources: n
         np.cumsum(np.concatenate(lengths), out=out_indptr[1:])
     return out_indptr, {name: np.concatenate(parts) if parts else previous_arrays[name][:0]
                         for name, parts in pieces.items()}
+
+
+def runs(*columns: np.ndarray, cut: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """[start, end) of the maximal runs of positions where every column steps by exactly 1.
+
+    `cut` (one flag per position after the first) forces a new run to start there.
+    """
+    count = len(columns[0])
+    breaks = np.zeros(max(count - 1, 0), dtype=bool)
+    for column in columns:
+        breaks |= np.diff(column) != 1
+    if cut is not None:
+        breaks |= cut
+    starts = np.flatnonzero(breaks) + 1
+    return list(zip(np.r_[0, starts].tolist(), np.r_[starts, count].tolist())) if count else []
 
 
 def ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -57,7 +72,6 @@ def copy_rows(target: np.ndarray, source: np.ndarray, sources: np.ndarray) -> No
     if not len(rows):
         return
     origin = sources[rows]
-    breaks = np.flatnonzero((np.diff(rows) != 1) | (np.diff(origin) != 1)) + 1
-    for start, end in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(rows)].tolist()):
+    for start, end in runs(rows, origin):
         first, length = int(origin[start]), end - start
         target[rows[start]:rows[start] + length] = source[first:first + length]

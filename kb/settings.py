@@ -81,6 +81,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("torch_threads", 1, "CPU threads for embedding queries while serving (1 stays fast when the CPU is busy: "
             "2 threads measured 40 ms -> 950 ms under load).", int),
     Setting("index_threads", 2, "CPU threads for embedding batches of passages (`kb index`).", int),
+    Setting("watch_poll_seconds", 1.0, "With `kb index --watch --poll`: seconds between scans of the content folder "
+            "(a scan stats every file: about 40 ms at 10 000 articles).", float),
     Setting("keep_versions", 3, "Index versions kept on disk (older ones are removed after a switch).", int),
     Setting("search_k", 10, "Default number of hits returned by a search.", int),
     Setting("keyword_backend", "matrix", "What scores keyword queries: 'matrix' (Whoosh's BM25F computed with numpy "

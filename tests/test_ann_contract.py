@@ -28,6 +28,11 @@ def test_backend_contract(name, vectors, tmp_path):
     loaded.load(tmp_path / "index.faiss")
     scores2, ids2 = loaded.search(vectors[:10], 5)
     assert (ids2 == ids).all() and np.allclose(scores2, scores)
+    # The next build copies unchanged rows from here: the stored vectors, row for row.
+    assert np.array_equal(loaded.vectors(), vectors) and np.array_equal(ann.vectors(), vectors)
+    empty = create_ann(name, 32)
+    empty.build(vectors[:0])
+    assert empty.vectors().shape == (0, 32)
 
 
 def test_unknown_backend_lists_choices():

@@ -12,7 +12,7 @@ from bench import peers, report
 from bench.http_load import Gunicorn, load
 from bench.quality import read_queries
 from bench.speed import measure_size, merge_results
-from bench.synthetic import article_stream, load_seeds, write_corpus
+from bench.synthetic import article_stream, load_seeds, seed_counts, write_corpus
 from kb.embedding.factory import DEFAULT_MODEL, ensure_model
 from kb.loader import load_content
 from tests.conftest import MODEL_DATA_DIR
@@ -66,6 +66,7 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     assert build["articles"] == 12 and build["errors"] == 0
     assert 0 < build["incremental_embedded"] < build["chunks"]   # one changed article, the rest reused
     assert build["incremental_command_s"] > 0                      # the same, by `kb index` in its own process
+    assert 0 < build["incremental_watch_s"] < 60                   # and by `kb index --watch`, save to switch
     assert build["index_mb"] > 0 and build["model_passages_per_s"] > 0
     assert set(serve["methods"]) == {"keyword", "vector", "hybrid"}
     assert serve["methods"]["hybrid"]["mrr@10"] >= 0.5
@@ -75,6 +76,7 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     results = {"date": "2026-11-23", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
     text = report.section(results, "kb bench speed --articles 12", "plot.png")
     assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text and "`kb index` command" in text
+    assert "`kb index --watch`: save to new version served" in text and "Corpus seeds: 12: " in text
     if report.plot(results, tmp_path / "plot.png"):
         assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -126,3 +128,21 @@ def test_a_split_run_keeps_the_sizes_it_did_not_measure_again():
     merged = merge_results(previous, fresh)
     assert [(s["articles"], s["v"]) for s in merged["sizes"]] == [(1000, "new"), (10000, "old"), (100000, "new")]
     assert merged["date"] == "now"
+
+
+def test_corpus_from_other_seeds_is_written_anew_and_says_so(tmp_path, seeds):
+    own = [s for s in seeds if s.key.startswith("own-")]
+    write_corpus(tmp_path, 20, 5, seeds=seeds)
+    assert json.loads((tmp_path / "corpus.json").read_text())["seeds"] == seed_counts(seeds)
+    content, _ = write_corpus(tmp_path, 20, 5, seeds=own)   # e.g. run where ../shared is missing
+    stamp = json.loads((tmp_path / "corpus.json").read_text())
+    assert stamp["seeds"] == {"own": len(own), "faq": 0, "text": 0}
+    assert all(path.name.startswith("own-") for path in content.glob("*/*.md"))
+
+
+def test_articles_do_not_depend_on_the_query_count(tmp_path, seeds):
+    few, _ = write_corpus(tmp_path / "few", 40, 5, seeds=seeds)
+    many, _ = write_corpus(tmp_path / "many", 40, 30, seeds=seeds)
+    files = sorted(p.relative_to(few) for p in few.rglob("*.md"))
+    assert files == sorted(p.relative_to(many) for p in many.rglob("*.md"))
+    assert all((few / f).read_bytes() == (many / f).read_bytes() for f in files)

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 
 from indexer import chunk_table, versions
+from indexer.ann.factory import create_ann
 from indexer.build import build_index
 from indexer.keyword_index import segment_count
 from kb.loader import load_content
@@ -30,6 +31,14 @@ def _edit_corpus(content):
                       if line.startswith("id:"))
     removed.unlink()
     return removed_id
+
+
+def stored_vectors(version_dir):
+    """The chunk vectors a version serves (from its FAISS index)."""
+    manifest = versions.read_manifest(version_dir)
+    ann = create_ann(manifest["vector_backend"], manifest["model"]["dimension"])
+    ann.load(version_dir / "vectors.faiss")
+    return np.array(ann.vectors())
 
 
 def _answers(data_dir, encoder) -> dict:
@@ -58,7 +67,7 @@ def test_an_edit_reembeds_one_article_and_serves_what_a_full_build_serves(tmp_pa
     assert segment_count(new / "keyword") == 2 and segment_count(fresh / "keyword") == 1
     for name in ("chunks.jsonl", "articles.jsonl", "digests.json"):
         assert (new / name).read_bytes() == (fresh / name).read_bytes(), name
-    np.testing.assert_allclose(np.load(new / "vectors.npy"), np.load(fresh / "vectors.npy"), atol=1e-5)
+    np.testing.assert_allclose(stored_vectors(new), stored_vectors(fresh), atol=1e-5)
     ours, theirs = chunk_table.read(new), chunk_table.read(fresh)
     for column in ("article", "kind", "internal", "keys", "offsets"):
         assert np.array_equal(getattr(ours, column), getattr(theirs, column)), column
@@ -181,3 +190,27 @@ def test_sparse_rows_of_another_head_are_made_again_not_reused(tmp_path, content
     manifest_file.write_text(json.dumps(manifest))
     report = build_index(content_copy, tmp_path, encoder, today=TODAY)
     assert report.embedded == report.chunks > 0
+
+
+def test_vectors_are_stored_once_and_an_older_version_s_vectors_npy_is_still_reused(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    assert not (current / "vectors.npy").exists()
+    vectors = stored_vectors(current)
+    assert len(vectors) == len(chunk_table.read(current)) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    # A version from before 2026-12 kept a vectors.npy beside: the next build copies from it
+    # (negated here, so the copy shows where it came from).
+    np.save(current / "vectors.npy", -vectors)
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.embedded == 0
+    np.testing.assert_array_equal(stored_vectors(versions.current_version(tmp_path)), -vectors)
+
+
+def test_an_unreadable_vector_index_means_a_full_build(tmp_path, content_copy, encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    size = (current / "vectors.faiss").stat().st_size
+    (current / "vectors.faiss").write_bytes(b"x" * size)   # same size: only reading it shows the damage
+    report = build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert report.embedded == report.chunks
+    assert Searcher(tmp_path, encoder, today=TODAY).search("missad sophämtning", method="vector").hits

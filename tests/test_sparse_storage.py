@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from indexer import sparse_index, versions
+from indexer import rows, sparse_index, versions
 from indexer.build import build_index
 from search.sparse import SparseScorer
 from search.searcher import Searcher
@@ -102,3 +102,24 @@ def test_ranges_and_row_dots_handle_empty_rows():
     query = np.array([1.0, 10.0, 100.0], dtype=np.float32)
     assert stored.dot_rows(np.array([3, 0, 1, 2]), query).tolist() == [30.0, 0.0, 201.0, 0.0]
     assert sparse_index.row_norms(stored).tolist() == pytest.approx([1.0, 5 ** 0.5, 1.0, 3.0])
+
+
+def test_gather_and_copy_rows_take_each_row_from_where_the_plan_says():
+    rng = np.random.default_rng(3)
+    previous_lengths, fresh_lengths = rng.integers(0, 4, 6), rng.integers(0, 4, 3)
+    previous = (np.r_[0, np.cumsum(previous_lengths)], {"v": rng.random(previous_lengths.sum())})
+    fresh = (np.r_[0, np.cumsum(fresh_lengths)], {"v": rng.random(fresh_lengths.sum())})
+    # The last previous row directly followed by the first fresh one: rows 5 and "6" must not be one run.
+    sources = np.array([2, 3, 4, 5, -1, -1, 0, -1, 1])
+    indptr, arrays = rows.gather(previous, sources, fresh)
+    fresh_row = iter(range(3))
+    for i, source in enumerate(sources.tolist()):
+        (p_indptr, p_arrays), row = (previous, source) if source >= 0 else (fresh, next(fresh_row))
+        expected = p_arrays["v"][p_indptr[row]:p_indptr[row + 1]]
+        assert np.array_equal(arrays["v"][indptr[i]:indptr[i + 1]], expected), i
+    dense = rng.random((6, 4))
+    target = np.zeros((len(sources), 4))
+    rows.copy_rows(target, dense, sources)
+    assert np.array_equal(target[sources >= 0], dense[sources[sources >= 0]]) and not target[sources < 0].any()
+    assert rows.runs(np.array([4, 5, 6, 9, 10]), cut=np.array([False, True, False, False])) == [(0, 2), (2, 3), (3, 5)]
+    assert rows.runs(np.array([], dtype=np.int64)) == []

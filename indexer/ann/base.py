@@ -41,6 +41,18 @@ class ANN(ABC):
         """Number of indexed vectors."""
         return 0 if self.index is None else int(self.index.ntotal)
 
+    def vectors(self) -> np.ndarray:
+        """Every indexed vector (row i = id i): a view of the index's own storage, valid while this object lives."""
+        import faiss
+
+        # Flat and HNSW both keep the full vectors in an IndexFlat: the next build copies them from here,
+        # so a version stores its vectors once (a second copy cost 100 MB of writing and hashing at 10 000).
+        storage = faiss.downcast_index(self.index.storage if hasattr(self.index, "storage") else self.index)
+        count = int(storage.ntotal)
+        if count == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return faiss.rev_swig_ptr(storage.get_xb(), count * self.dimension).reshape(count, self.dimension)
+
     def save(self, path: Path) -> None:
         """Write the index to one file."""
         import faiss
