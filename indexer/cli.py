@@ -49,6 +49,8 @@ def _summary(report: BuildReport) -> str:
 
 def _watch(settings: dict, encoder, full: bool, poll: bool, options: dict) -> None:
     """`kb index --watch`: the first build (full if asked), then incremental ones until Ctrl-C or SIGTERM."""
+    if not Path(settings["content_dir"]).is_dir():
+        raise click.ClickException(f"content folder {settings['content_dir']} does not exist: nothing to watch")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     first = [True]

@@ -126,3 +126,9 @@ def test_kb_index_watch_stops_cleanly_on_sigterm(tmp_path, content_copy):
         assert process.wait(timeout=30) == 0
     finally:
         process.kill()
+
+
+def test_kb_index_watch_refuses_a_missing_content_folder(tmp_path, runner, kb_cli):
+    result = runner.invoke(kb_cli, ["--content-dir", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data"),
+                                    "index", "--watch"])
+    assert result.exit_code == 1 and "does not exist: nothing to watch" in result.output
