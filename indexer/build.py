@@ -26,7 +26,7 @@ from indexer.previous import DIGESTS_FILE, Previous, article_context, article_di
 from indexer.rows import copy_rows
 from kb.embedding.base import Encoder
 from kb.loader import Corpus, load_content
-from kb.parse_cache import ParseCache
+from kb.parse_cache import ParseCache, cache_file
 from kb.schema import Article, article_fields
 
 INDEX_FORMAT = 1
@@ -163,10 +163,11 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
     content_dir, data_dir = Path(content_dir), Path(data_dir)
     today = today or dt.date.today()
     with versions.build_lock(data_dir):
-        cache_file = data_dir / "cache" / "parsed.pickle"
+        cache_path = cache_file(data_dir)
         cache = None
         if corpus is None:
-            cache = parse_cache if parse_cache is not None else ParseCache() if full else ParseCache.load(cache_file)
+            cache = parse_cache if parse_cache is not None \
+                else ParseCache() if full else ParseCache.load(cache_path)
             cache.hits = cache.misses = 0   # counted per load: worth_saving() looks at this build's misses
             corpus = load_content(content_dir, today=today, cache=cache)
         fingerprint = encoder.fingerprint()
@@ -186,7 +187,7 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
         versions.switch_to(data_dir, version_dir)
         versions.prune(data_dir, keep, protect=version_dir)
         if cache is not None and cache.worth_saving():
-            cache.save(cache_file)
+            cache.save(cache_path)
     return BuildReport(
         version=version_dir.name, articles=len(articles), chunks=len(plan), embedded=embedded,
         reused=len(plan) - embedded, seconds=time.perf_counter() - started,

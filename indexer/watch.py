@@ -19,7 +19,7 @@ from typing import Callable
 
 from indexer.build import BuildReport, build_index
 from kb.embedding.base import Encoder
-from kb.parse_cache import ParseCache
+from kb.parse_cache import ParseCache, cache_file
 
 # A `git pull` or a save writes several files in a burst: wait until the folder has been quiet this long.
 SETTLE_S = 0.1
@@ -105,9 +105,10 @@ def watch(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, on
     """
     content_dir, data_dir = Path(content_dir).resolve(), Path(data_dir)
     stop = stop or threading.Event()
-    cache = ParseCache.load(Path(data_dir) / "cache" / "parsed.pickle")
+    cache = ParseCache.load(cache_file(data_dir))
     changes = Changes()
-    observer = _observer(content_dir, data_dir, changes, poll, poll_interval)   # before the first build: no edit is missed
+    # Started before the first build, so no edit made during it is missed.
+    observer = _observer(content_dir, data_dir, changes, poll, poll_interval)
     try:
         pending: set[str] = set()
         first: float | None = time.monotonic()

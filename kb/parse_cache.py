@@ -20,6 +20,11 @@ LOADER_VERSION = 2
 SAVE_AFTER_MISSES = 50
 
 
+def cache_file(data_dir: str | Path) -> Path:
+    """Where builds in this data folder keep their parse cache."""
+    return Path(data_dir) / "cache" / "parsed.pickle"
+
+
 def _shallow(item):
     """A shallow copy of a parse result (Article, Office, Issue), at a tenth of copy.copy's cost."""
     duplicate = object.__new__(type(item))
