@@ -82,6 +82,10 @@ def _sizes(_ctx, _param, value: str) -> list[int]:
               help="Run txtai and tantivy too, where installed (requirements-bench.txt).")
 @click.option("--peers-max-articles", default=1_000_000, show_default=True, type=click.IntRange(0),
               help="Run the peers only at sizes up to this many articles (txtai's build is as long as ours).")
+@click.option("--hashed-from", default=100_000, show_default=True, type=click.IntRange(0),
+              help="Sizes of at least this many articles get corpus vectors from a hash instead of the model "
+                   "(a cold model build of 100 000 takes ~9 h here; queries still use the model; 0: never). "
+                   "See bench/hashed.py.")
 @click.option("--keep/--no-keep", "keep_previous", default=True, show_default=True,
               help="Keep the figures of sizes not run now from the results file (split a long run over days).")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
@@ -92,7 +96,8 @@ def _sizes(_ctx, _param, value: str) -> list[int]:
               help="Rewrite the speed section of docs/benchmarks.md and its plot.")
 @click.pass_obj
 def speed_command(settings: dict, sizes: list[int], query_count: int, http: bool, http_requests: int,
-                  with_peers: bool, peers_max_articles: int, keep_previous: bool, work_dir: str | None,
+                  with_peers: bool, peers_max_articles: int, hashed_from: int, keep_previous: bool,
+                  work_dir: str | None,
                   results_file: str | None, write_docs: bool) -> None:
     """Build time, incremental update, memory, start-up, latency p50/p95/p99, HTTP and peers per corpus size."""
     from bench import report
@@ -115,7 +120,7 @@ def speed_command(settings: dict, sizes: list[int], query_count: int, http: bool
     try:
         results = run_speed(sizes, work, model_path, query_count=query_count, http=http,
                             http_requests=http_requests, with_peers=with_peers, peers_max_articles=peers_max_articles,
-                            previous=previous, index_threads=settings["index_threads"],
+                            hashed_from=hashed_from, previous=previous, index_threads=settings["index_threads"],
                             batch_size=settings["encode_batch_size"])
     except WorkerFailed as exc:
         raise click.ClickException(str(exc)) from None

@@ -56,8 +56,10 @@ def search_path(query: str) -> str:
 class Gunicorn:
     """gunicorn -c gunicorn.conf.py web.wsgi:app over `data_dir`, started and stopped by this object."""
 
-    def __init__(self, data_dir: Path, content_dir: Path, model_cache: str, workers: int | None = None):
+    def __init__(self, data_dir: Path, content_dir: Path, model_cache: str, workers: int | None = None,
+                 hashed: bool = False):
         self.port = free_port()
+        self.hashed = hashed
         self.env = dict(os.environ, KB_DATA_DIR=str(data_dir), KB_CONTENT_DIR=str(content_dir),
                         KB_MODEL_CACHE=model_cache, HF_HUB_OFFLINE="1",
                         # One load generator is one client address: the per-client limits would answer 429
@@ -68,8 +70,10 @@ class Gunicorn:
         self.startup_s = 0.0
 
     def __enter__(self) -> "Gunicorn":
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        command = [gunicorn, "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "--bind", f"{HOST}:{self.port}",
+        # With hashed corpus vectors (bench/hashed.py) gunicorn runs under the wrapper's launcher.
+        gunicorn = [sys.executable, "-m", "bench.hashed", "gunicorn"] if self.hashed \
+            else [str(Path(sys.executable).with_name("gunicorn"))]
+        command = gunicorn + ["-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "--bind", f"{HOST}:{self.port}",
                    "--access-logfile", "/dev/null", "web.wsgi:app"]
         if self.workers:
             command += ["--workers", str(self.workers)]
@@ -151,10 +155,11 @@ def load(port: int, queries: list[str], concurrency: int, max_seconds: float = 1
 
 
 def http_benchmark(data_dir: Path, content_dir: Path, model_cache: str, queries: list[str],
-                   levels: tuple[int, ...] = (1, 8, 32), per_level: int = 300, max_seconds: float = 120.0) -> dict:
+                   levels: tuple[int, ...] = (1, 8, 32), per_level: int = 300, max_seconds: float = 120.0,
+                   hashed: bool = False) -> dict:
     """Start gunicorn once and load it at each concurrency level with fresh queries per level."""
     results = []
-    with Gunicorn(data_dir, content_dir, model_cache) as server:
+    with Gunicorn(data_dir, content_dir, model_cache, hashed=hashed) as server:
         for number, concurrency in enumerate(levels):
             batch = queries[number * per_level:(number + 1) * per_level] or queries[:per_level]
             results.append(load(server.port, batch, concurrency, max_seconds))

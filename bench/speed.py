@@ -49,8 +49,8 @@ def _log(message: str) -> None:
 def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
                  http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
                  with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
-                 model_sample: int = 128) -> dict:
-    """Every figure for one corpus size."""
+                 model_sample: int = 128, hashed: bool = False) -> dict:
+    """Every figure for one corpus size; `hashed`: corpus vectors from bench/hashed.py, not the model."""
     corpus_dir = work_dir / f"corpus-{articles}"
     extra = http_requests * len(http_levels) if http else 0
     content, all_queries_file = write_corpus(corpus_dir, articles, query_count + extra)
@@ -60,14 +60,13 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
                             encoding="utf-8")
     result: dict = {"articles": articles, "queries": min(query_count, len(all_queries)),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"]}
+                    "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"], "hashed_passages": hashed}
     if not result["seeds"]["faq"]:
         _log(f"WARNING: no SweFAQ/SweQUAD seeds (set KB_SHARED_BENCHMARKS): a corpus of {SEED_KINDS['own']} only, "
              "not comparable with runs that had them")
     changed = sorted(content.glob("*/*.md"))[0]
     common = {"content_dir": str(content), "model_cache": str(model_path.parent), "index_threads": index_threads,
-              "batch_size": batch_size,
-              "sample": model_sample}
+              "batch_size": batch_size, "sample": model_sample, "hashed": hashed}
     with tempfile.TemporaryDirectory(prefix=f"kb-speed-{articles}-", dir=work_dir) as tmp:
         data_dir = Path(tmp) / "data"
         _log(f"{articles} articles: cold build")
@@ -78,14 +77,14 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
             _log(f"{articles} articles: HTTP at {', '.join(map(str, http_levels))} clients")
             result["http"] = http_benchmark(data_dir, content, str(model_path.parent),
                                             [q["query"] for q in all_queries[query_count:]],
-                                            http_levels, http_requests)
+                                            http_levels, http_requests, hashed=hashed)
         if with_peers:
             installed = peers.available()
             result["peers"] = {"installed": installed}
             _log(f"{articles} articles: keyword side vs tantivy")
             result["peers"]["keyword"] = run_worker("keyword", {"content_dir": str(content),
                                                                 "queries_file": str(queries_file)})
-            if installed["txtai"]:
+            if installed["txtai"] and not hashed:   # txtai would embed the whole corpus with the model
                 _log(f"{articles} articles: txtai build and serve")
                 txtai_dir = str(Path(tmp) / "txtai")
                 args = {"content_dir": str(content), "model_path": str(model_path), "index_dir": txtai_dir,
@@ -96,17 +95,21 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
 
 
 def run_speed(sizes: list[int], work_dir: Path, model_path: Path, *, peers_max_articles: int = 10**9,
-              previous: dict | None = None, **options) -> dict:
-    """Measure every size in turn; sizes of `previous` results not run now are kept (a long run may be split)."""
+              hashed_from: int = 0, previous: dict | None = None, **options) -> dict:
+    """Measure every size in turn; sizes of `previous` results not run now are kept (a long run may be split).
+
+    Sizes of at least `hashed_from` articles (0: none) get hashed corpus vectors (bench/hashed.py).
+    """
     from bench.report import machine
 
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-               "options": dict(options, peers_max_articles=peers_max_articles), "sizes": []}
+               "options": dict(options, peers_max_articles=peers_max_articles, hashed_from=hashed_from), "sizes": []}
     for size in sizes:
         with_peers = options.get("with_peers", True) and size <= peers_max_articles
-        measured = measure_size(size, work_dir, model_path, **(options | {"with_peers": with_peers}))
+        hashed = bool(hashed_from) and size >= hashed_from
+        measured = measure_size(size, work_dir, model_path, **(options | {"with_peers": with_peers, "hashed": hashed}))
         measured["machine"] = results["machine"]
         results["sizes"].append(measured)
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -146,3 +146,37 @@ def test_articles_do_not_depend_on_the_query_count(tmp_path, seeds):
     files = sorted(p.relative_to(few) for p in few.rglob("*.md"))
     assert files == sorted(p.relative_to(many) for p in many.rglob("*.md"))
     assert all((few / f).read_bytes() == (many / f).read_bytes() for f in files)
+
+
+def test_hashed_passages_keep_queries_real_and_corpus_vectors_deterministic(encoder):
+    from bench.hashed import SPARSE_FEATURES, HashedPassages
+
+    hashed = HashedPassages(encoder)
+    texts = ["Hur ansöker jag om förskoleplats?", "Sophämtning i Bromma"]
+    first, again = hashed.encode_passages(texts), hashed.encode_passages(list(reversed(texts)))[::-1]
+    assert first.shape == (2, encoder.dimension) and (first == again).all()
+    assert abs(float(first[0] @ first[0]) - 1) < 1e-5 and abs(float(first[0] @ first[1])) < 0.3
+    # Queries are the model's own: their cost and vectors are what production has.
+    assert (hashed.encode_queries(["dagis"]) == encoder.encode_queries(["dagis"])).all()
+    assert hashed.fingerprint() != encoder.fingerprint()   # never served against a real-model index
+    if encoder.sparse_dimension:
+        _, sparse = hashed.encode_with_sparse(texts[:1], "passage")
+        ids, weights = sparse[0]
+        assert len(set(ids.tolist())) == SPARSE_FEATURES and (weights > 0).all() and (ids[:-1] < ids[1:]).all()
+
+
+def test_a_hashed_size_is_measured_end_to_end_and_marked_in_the_report(tmp_path):
+    model = ensure_model(DEFAULT_MODEL, MODEL_DATA_DIR)
+    result = measure_size(12, tmp_path, model, query_count=8, http=True, http_requests=4, http_levels=(2,),
+                          with_peers=False, model_sample=8, hashed=True)
+    build, serve = result["build"], result["serve"]
+    assert result["hashed_passages"] and build["encoder"] == "HashedPassages"
+    assert 0 < build["incremental_embedded"] < build["chunks"]   # `kb index` under the wrapper reused the rest
+    assert build["incremental_command_s"] > 0 and 0 < build["incremental_watch_s"] < 60
+    assert build["model_passages_per_s"] > 0                       # the real model's rate, for the estimates
+    assert serve["methods"]["keyword"]["mrr@10"] >= 0.5            # keyword quality stays a figure
+    assert result["http"]["levels"][0]["errors"] == 0              # gunicorn ran under the wrapper too
+    results = {"date": "2026-12-02", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
+    text = report.tables(results)
+    assert "| 12 † | vector | " in text and "| – | – | – |" in text and "with the model)" in text
+    assert "not run with the model" in text and "s model |" in text and report.HASHED_NOTE in text
