@@ -210,6 +210,15 @@ def plot(results: dict, path: Path) -> Path | None:
         px = [s["articles"] for s in peer]
         left.plot(px, [s["peers"]["txtai"]["serve"]["hybrid"]["p95_ms"] for s in peer], "s--", label="txtai (hybrid)")
         right.plot(px, [s["peers"]["txtai"]["serve"]["rss_mb"] for s in peer], "s--", label="txtai")
+    hashed = [s for s in sizes if s.get("hashed_passages")]
+    if hashed:   # real latency and memory, but not of vectors the model made: drawn hollow
+        hx = [s["articles"] for s in hashed]
+        left.plot(hx, [s["serve"]["methods"]["hybrid"]["p95_ms"] for s in hashed], "o", mfc="white",
+                  color="tab:blue", label="† hashed corpus vectors")
+        right.plot(hx, [s["serve"]["rss_mb"] for s in hashed], "o", mfc="white", color="tab:blue",
+                   label="† hashed corpus vectors")
+    left.plot(list(P95_TARGETS_MS), list(P95_TARGETS_MS.values()), "x", color="tab:red", ms=9, label="target")
+    right.axhline(RSS_TARGET_MB, color="tab:red", ls=":", label="target at 100 000")
     for axis, title, unit in ((left, "Warm query latency, p95 (one client)", "ms"),
                               (right, "Serving process memory (RSS)", "MiB")):
         axis.set_xscale("log")
