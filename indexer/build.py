@@ -30,6 +30,7 @@ from kb.parse_cache import ParseCache, cache_file
 from kb.schema import Article, article_fields
 
 INDEX_FORMAT = 1
+RECORD_FORMAT = "record-2"   # articles.jsonl lines: Article.to_record()
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _write_articles(path: Path, articles: list[Article], sources: np.ndarray,
     """articles.jsonl: the previous line of each unchanged article (same digest and context), new ones encoded."""
     encode = json.JSONEncoder(ensure_ascii=False).encode   # one encoder, not one per article
     lines = [previous_lines[row] if previous_lines is not None and row >= 0
-             else (encode(article.to_dict()) + "\n").encode("utf-8")
+             else (encode(article.to_record()) + "\n").encode("utf-8")
              for article, row in zip(articles, sources.tolist())]
     path.write_bytes(b"".join(lines))
 
@@ -214,7 +215,8 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                                           plan.pool_sources)
     (version_dir / DIGESTS_FILE).write_text(
         json.dumps({article.id: digest for article, digest in zip(articles, plan.digests)}), encoding="utf-8")
-    context = article_context(corpus.articles, article_fields())
+    # The record format is part of the context: lines of the older format (body always written) are re-encoded.
+    context = article_context(corpus.articles, (*article_fields(), RECORD_FORMAT))
     _write_articles(version_dir / "articles.jsonl", articles, plan.pool_sources,
                     previous.article_lines(context) if previous is not None else None)
     extras = {

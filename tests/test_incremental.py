@@ -94,7 +94,7 @@ def test_an_unchanged_article_s_record_follows_the_ids_its_links_point_to(tmp_pa
     build_index(content_copy, tmp_path / "full", encoder, today=TODAY, full=True)
     assert (versions.current_version(tmp_path / "incremental") / "articles.jsonl").read_bytes() == \
         (versions.current_version(tmp_path / "full") / "articles.jsonl").read_bytes()
-    assert "tre arbetsdagar" in _article_lines(tmp_path / "incremental")["missad-hamtning"]["body"]
+    assert "tre arbetsdagar" in _article_lines(tmp_path / "incremental")["missad-hamtning"]["public_body"]
     assert _article_lines(tmp_path / "incremental")["parkeringstillstand-rorelsehindrad"]["related"] == \
         ["felparkeringsavgift-bestrida"]
 

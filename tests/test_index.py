@@ -91,3 +91,15 @@ def test_hnsw_index_serves_the_same_top_answers(tmp_path, content_copy, encoder)
     assert searcher.snapshot.manifest["vector_backend"] == "hnsw"
     assert searcher.search("tillstånd för parkering").hits[0].id == "parkeringstillstand-rorelsehindrad"
     assert searcher.search("soffa slänga").hits[0].id == "grovsopor-lamna"
+
+
+def test_an_article_record_keeps_its_text_once_unless_it_has_internal_blocks(built_data_dir, searcher):
+    """articles.jsonl stores `body` only beside internal blocks; the served article has both all the same."""
+    version = versions.current_version(built_data_dir)
+    records = {r["id"]: r for r in map(json.loads, (version / "articles.jsonl").open(encoding="utf-8"))}
+    plain, with_notes = records["missad-hamtning"], records["parkeringstillstand-rorelsehindrad"]
+    assert "body" not in plain and "public_body" in plain
+    assert "::: intern" in with_notes["body"] and "::: intern" not in with_notes["public_body"]
+    served = searcher.snapshot.articles["missad-hamtning"]
+    assert served.body == served.public_body == plain["public_body"]
+    assert searcher.snapshot.articles["parkeringstillstand-rorelsehindrad"].body == with_notes["body"]

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from indexer import rows, sparse_index, versions
+from indexer import chunk_table, rows, sparse_index, versions
 from indexer.build import build_index
 from search.sparse import SparseScorer
 from search.searcher import Searcher
@@ -123,3 +123,22 @@ def test_gather_and_copy_rows_take_each_row_from_where_the_plan_says():
     assert np.array_equal(target[sources >= 0], dense[sources[sources >= 0]]) and not target[sources < 0].any()
     assert rows.runs(np.array([4, 5, 6, 9, 10]), cut=np.array([False, True, False, False])) == [(0, 2), (2, 3), (3, 5)]
     assert rows.runs(np.array([], dtype=np.int64)) == []
+
+
+def test_articles_pooled_in_blocks_are_the_articles_pooled_at_once(built_data_dir, tmp_path, monkeypatch):
+    """Pooling a few articles at a time (bounded memory at 100 000) writes the very same article rows."""
+    version = versions.current_version(built_data_dir)
+    (chunks,) = sparse_index.load_rows(version, sparse_index.CHUNKS_DIR, "chunks")
+    table = chunk_table.read(version)
+    n_articles = int(table.article.max()) + 1
+    written = {}
+    for block in (10_000, 2):
+        monkeypatch.setattr(sparse_index, "POOL_BLOCK_ARTICLES", block)
+        target = tmp_path / str(block)
+        sparse_index.write(target, chunks, table.article, table.internal, n_articles)
+        written[block] = sparse_index.load_rows(target, sparse_index.ARTICLES_DIR, "public", "all")
+    assert n_articles >= 2 * 4 + 1   # several blocks, the last one short
+    for whole, blocked in zip(written[10_000], written[2]):
+        assert whole.shape == blocked.shape
+        for key in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(whole, key), getattr(blocked, key), err_msg=key)
