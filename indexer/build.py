@@ -210,9 +210,11 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
     chunk_files, internal = _write_chunks(version_dir, plan, previous)
     sparse_files = []
     if sparse is not None:
-        sparse_files = sparse_index.write(version_dir, sparse, plan.article, internal, len(articles),
-                                          previous.sparse_pools if previous is not None else None,
-                                          plan.pool_sources)
+        reuse = previous is not None and previous.sparse_chunks is not None
+        sparse_files = sparse_index.write(
+            version_dir, sparse, plan.article, internal, len(articles),
+            previous.sparse_pools if previous is not None else None, plan.pool_sources,
+            sparse_index.load_chunk_norms(previous.dir, previous.sparse_chunks) if reuse else None, plan.sources)
     (version_dir / DIGESTS_FILE).write_text(
         json.dumps({article.id: digest for article, digest in zip(articles, plan.digests)}), encoding="utf-8")
     # The record format is part of the context: lines of the older format (body always written) are re-encoded.

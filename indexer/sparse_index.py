@@ -170,15 +170,34 @@ def _take_rows(matrix: Rows, wanted: np.ndarray) -> sp.csr_matrix:
                          shape=(len(wanted), matrix.shape[1]))
 
 
+def chunk_norms(chunks: Rows, previous_norms: np.ndarray | None = None,
+                sources: np.ndarray | None = None) -> np.ndarray:
+    """Row norms of `chunks`: copied where row i is the previous version's row sources[i], computed elsewhere.
+
+    Computing them all converts every weight to float32: 3.3 s of a one-edit build at 100 000 articles.
+    """
+    if previous_norms is None or sources is None:
+        return row_norms(chunks)
+    norms = np.empty(chunks.shape[0], dtype=np.float32)
+    copied = sources >= 0
+    norms[copied] = previous_norms[sources[copied]]
+    fresh = np.flatnonzero(~copied)
+    if len(fresh):
+        norms[fresh] = row_norms(_take_rows(chunks, fresh))
+    return norms
+
+
 def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_internal: np.ndarray,
-          n_articles: int, previous_pools: tuple | None = None, pool_sources: np.ndarray | None = None) -> list[str]:
+          n_articles: int, previous_pools: tuple | None = None, pool_sources: np.ndarray | None = None,
+          previous_norms: np.ndarray | None = None, chunk_sources: np.ndarray | None = None) -> list[str]:
     """Write both files of one version; returns their names (for the manifest).
 
     With `previous_pools` (public, all) and `pool_sources` (per article its row there, or -1),
     only the articles without a source are pooled anew: an edit costs one article, not all.
+    Likewise `previous_norms` and `chunk_sources` (per chunk its row there, or -1) for the chunk norms.
     """
     _save(version_dir / CHUNKS_DIR, chunks=chunks)
-    np.save(version_dir / CHUNKS_DIR / f"{NORMS}.npy", row_norms(chunks))
+    np.save(version_dir / CHUNKS_DIR / f"{NORMS}.npy", chunk_norms(chunks, previous_norms, chunk_sources))
     if previous_pools is None or pool_sources is None:
         pool_sources = np.full(n_articles, -1, dtype=np.int64)
         previous_pools = (None, None)

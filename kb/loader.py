@@ -335,10 +335,12 @@ def load_content(content_dir: str | Path, today: dt.date | None = None, cache: P
     for office_dir in office_dirs:
         # Names as strings: Path sorting and relative_to cost more than parsing a cached corpus.
         prefix = rel(office_dir) + os.sep
-        names = sorted(e.name for e in os.scandir(office_dir) if e.name.endswith(".md") and e.is_file())
-        for name in names:
+        # Full paths as strings too: a Path per file (made, then turned back into a string to stat
+        # it) was 2.7 s of the 5.9 s spent here on a 100 000-article corpus.
+        entries = sorted((e.name, e.path) for e in os.scandir(office_dir) if e.name.endswith(".md") and e.is_file())
+        for name, path in entries:
             seen.add(prefix + name)
-            _load_article(office_dir / name, office_dir.name, prefix + name, corpus, first_seen, today, cache)
+            _load_article(path, office_dir.name, prefix + name, corpus, first_seen, today, cache)
     if cache is not None:
         cache.keep_only(seen)
     _check_references(corpus)
@@ -402,12 +404,12 @@ def _parse_article_file(path: Path, office_key: str, rel: str):
         return Issue(rel, problem.line, problem.message)
 
 
-def _load_article(path: Path, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
+def _load_article(path: str, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
                   today: dt.date, cache: ParseCache | None = None) -> None:
     stamp = cache.stamp(path) if cache is not None else None
     result = cache.get(rel, stamp) if cache is not None else None
     if result is None:
-        result = _parse_article_file(path, office_key, rel)
+        result = _parse_article_file(Path(path), office_key, rel)
         if cache is not None:
             cache.put(rel, stamp, result)
     if isinstance(result, Issue):

@@ -40,7 +40,7 @@ class ParseCache:
         self.hits = self.misses = 0
 
     @staticmethod
-    def stamp(path: Path) -> tuple[int, int, int] | None:
+    def stamp(path: str | Path) -> tuple[int, int, int] | None:
         """Size, modification time and inode: what changes when a file is edited or replaced."""
         try:
             st = os.stat(path)
