@@ -38,6 +38,14 @@ def _label(s: dict) -> str:
     return f"{s['articles']:,}" + (" †" if s.get("hashed_passages") else "")
 
 
+def _build_share(s: dict) -> float | None:
+    """The cold build's chunks/s as a share of the model's own passages/s (None when it cannot be said)."""
+    b = s["build"]
+    if s.get("hashed_passages") or not b["model_passages_per_s"]:
+        return None
+    return b["chunks_per_s"] / b["model_passages_per_s"]
+
+
 def _model_embed_s(s: dict, chunks: int) -> float:
     """What the model would add to a hashed build: `chunks` at the model's measured passages/s."""
     rate = s["build"]["model_passages_per_s"]
@@ -68,10 +76,10 @@ def tables(results: dict) -> str:
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in sizes:
         b, v = s["build"], s["serve"]
-        share = f"{b['chunks_per_s'] / b['model_passages_per_s']:.0%}" if b["model_passages_per_s"] else "–"
+        share = "–" if _build_share(s) is None else f"{_build_share(s):.0%}"
         cold = b["build_s"]
         if s.get("hashed_passages"):   # the non-model part measured, the model's part from its own rate
-            share, cold = "–", f"{cold} (≈ {cold + _model_embed_s(s, b['embedded']):,.0f} with the model)"
+            cold = f"{cold} (≈ {cold + _model_embed_s(s, b['embedded']):,.0f} with the model)"
         out.append(f"| {_label(s)} | {b['chunks']:,} | {cold} | {b['articles_per_s']} | "
                    f"{b['chunks_per_s']} | {b['model_passages_per_s']} ({b['batch_size']}) | {share} | "
                    f"{b['incremental_s']} / {b.get('incremental_command_s', '–')} / "
@@ -178,7 +186,7 @@ def _targets(sizes: list[dict]) -> list[str]:
             row(label, f"build ≥ {BUILD_SHARE_TARGET:.0%} of model throughput",
                 f"not run with the model (≈ {hours:.1f} h); the non-model part took {b['build_s']} s", None)
         else:
-            share = b["chunks_per_s"] / b["model_passages_per_s"] if b["model_passages_per_s"] else 0
+            share = _build_share(s) or 0.0
             row(label, f"build ≥ {BUILD_SHARE_TARGET:.0%} of model throughput", f"{share:.0%}",
                 share >= BUILD_SHARE_TARGET)
         txtai = s.get("peers", {}).get("txtai")
