@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import chunk_table, keyword_matrix, sparse_index, versions
+from indexer import article_table, chunk_table, keyword_matrix, sparse_index, versions
 from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_article
@@ -142,18 +142,18 @@ def _write_chunks(version_dir: Path, plan: _Plan, previous: Previous | None) -> 
     return chunk_table.write(version_dir, lines, plan.article, kind, internal, keys), internal
 
 
-def _write_articles(path: Path, articles: list[Article], sources: np.ndarray,
-                    previous_lines: list[bytes] | None) -> None:
-    """articles.jsonl: the previous line of each unchanged article (same digest and context), new ones encoded."""
+def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndarray,
+                    previous_lines: list[bytes] | None) -> list[str]:
+    """articles.jsonl and its table: the previous line of each unchanged article (same digest and context)."""
     encode = json.JSONEncoder(ensure_ascii=False).encode   # one encoder, not one per article
     lines = [previous_lines[row] if previous_lines is not None and row >= 0
              else (encode(article.to_record()) + "\n").encode("utf-8")
              for article, row in zip(articles, sources.tolist())]
-    path.write_bytes(b"".join(lines))
+    return article_table.write(version_dir, lines, article_table.columns_of(articles))
 
 
 def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, full: bool = False,
-                backend: str = "flat", batch_size: int = 32, keep: int = 3, progress: bool = False,
+                backend: str = "flat16", batch_size: int = 32, keep: int = 3, progress: bool = False,
                 today: dt.date | None = None, corpus: Corpus | None = None,
                 parse_cache: ParseCache | None = None) -> BuildReport:
     """Load, chunk, embed (reusing unchanged articles unless `full`), write a version, switch CURRENT to it.
@@ -219,8 +219,8 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         json.dumps({article.id: digest for article, digest in zip(articles, plan.digests)}), encoding="utf-8")
     # The record format is part of the context: lines of the older format (body always written) are re-encoded.
     context = article_context(corpus.articles, (*article_fields(), RECORD_FORMAT))
-    _write_articles(version_dir / "articles.jsonl", articles, plan.pool_sources,
-                    previous.article_lines(context) if previous is not None else None)
+    article_files = _write_articles(version_dir, articles, plan.pool_sources,
+                                    previous.article_lines(context) if previous is not None else None)
     extras = {
         "offices": {key: office.to_dict() for key, office in corpus.offices.items()},
         "notices": [notice.to_dict() for notice in corpus.notices],
@@ -241,6 +241,6 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "issues": [str(issue) for issue in corpus.issues],
         "article_context": context,
         "sparse": {"dimension": encoder.sparse_dimension, "head": encoder.sparse_fingerprint} if sparse_files else None,
-        "files": ["keyword", "vectors.faiss", *chunk_files, "articles.jsonl", "content.json",
+        "files": ["keyword", "vectors.faiss", *chunk_files, *article_files, "content.json",
                   DIGESTS_FILE, *matrix_files, *sparse_files],
     })

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from indexer.build import BuildReport, build_index
+from indexer.ann.factory import BACKENDS
 from indexer.watch import watch
 from kb.cli import cli, today_from
 from kb.embedding.factory import ModelNotAvailable, encoder_from_settings, ensure_model
@@ -17,7 +18,7 @@ from kb.embedding.factory import ModelNotAvailable, encoder_from_settings, ensur
 
 @cli.command("index")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of reusing unchanged chunks.")
-@click.option("--backend", type=click.Choice(["flat", "hnsw"]), default=None, help="Vector index kind.")
+@click.option("--backend", type=click.Choice(sorted(BACKENDS)), default=None, help="Vector index kind.")
 @click.option("--watch", is_flag=True, help="Keep running: build again whenever a file under the content folder "
               "changes (the model stays loaded, so an edit is served within about a second or two).")
 @click.option("--poll", is_flag=True, help="With --watch: look for changes by scanning the folder every "

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.article_table import COLUMNS as ARTICLE_COLUMNS
 from indexer.analysis import STOP_WORDS, analyze_word, stem
 from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS, PUBLIC_FIELDS, group_key
 
@@ -165,8 +167,8 @@ DEFAULT_KEYWORD_BACKEND = "matrix"
 
 
 def open_keyword(backend: str, version_dir: Path, synonyms: list[list[str]] | None = None,
-                 articles: list[dict] | None = None) -> KeywordSearcher:
-    """The keyword searcher named `backend` over one index version."""
+                 columns: Mapping[str, Sequence] | None = None) -> KeywordSearcher:
+    """The keyword searcher named `backend` over one index version (`columns`: its article table's)."""
     if backend == "whoosh":
         from search.keyword_whoosh import WhooshKeywordSearcher
 
@@ -174,5 +176,5 @@ def open_keyword(backend: str, version_dir: Path, synonyms: list[list[str]] | No
     if backend == "matrix":
         from search.keyword_matrix import MatrixKeywordSearcher
 
-        return MatrixKeywordSearcher(version_dir, synonyms, articles or [])
+        return MatrixKeywordSearcher(version_dir, synonyms, columns or {name: [] for name in ARTICLE_COLUMNS})
     raise ValueError(f"unknown keyword backend {backend!r}: use one of {', '.join(KEYWORD_BACKENDS)}")

@@ -9,6 +9,7 @@ both backends on the same queries and requires the same answers.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +37,14 @@ class MatrixKeywordSearcher(KeywordSearcher):
 
     name = "matrix"
 
-    def __init__(self, version_dir: Path, synonyms: list[list[str]] | None, articles: list[dict]):
+    def __init__(self, version_dir: Path, synonyms: list[list[str]] | None, columns: Mapping[str, Sequence]):
+        """`columns`: the article table's columns (indexer/article_table.py), in the matrix's row order."""
         super().__init__(synonyms)
         terms, parts = keyword_matrix.read_parts(version_dir)
         self.terms = terms
         self.term_ids = {term: i for i, term in enumerate(terms)}
-        self.ids = [a["id"] for a in articles]
-        n, width = len(articles), len(terms)
+        self.ids = list(columns["id"])
+        n, width = len(self.ids), len(terms)
         self.count = n
         self.columns, self.lengths, self.average, self.df = {}, {}, {}, {}
         for name in ALL_FIELDS:
@@ -54,29 +56,27 @@ class MatrixKeywordSearcher(KeywordSearcher):
             self.average[name] = (exact.sum() / n if n else 0.0) or 1.0
             self.df[name] = np.diff(self.columns[name].indptr)
         self._positions(parts["positions"], n, width)
-        self.attributes = {
-            "audience": np.array([a["audience"] for a in articles], dtype=object),
-            "office": np.array([a["office"] for a in articles], dtype=object),
-            "group": np.array([group_key(a["group"] or "") for a in articles], dtype=object),
-            "language": np.array([a["language"] for a in articles], dtype=object),
-        }
+        self.attributes = {name: np.asarray(columns[name], dtype=object) for name in ("audience", "office", "language")}
+        self.attributes["group"] = np.array([group_key(group or "") for group in columns["group"]], dtype=object)
 
     def _positions(self, part, n: int, width: int) -> None:
         """Per body term, its occurrences as sorted keys doc << 32 | position (for phrase proximity)."""
         indptr, values = part
-        docs = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        keys = (docs << _POSITION_BITS) | values["pos"].astype(np.int64)
-        # Rows hold each article's tokens in text order, so a stable sort by term alone leaves each
-        # term's occurrences in (doc, position) order: 0.19 s instead of a three-key lexsort's
-        # 0.29 s at 10 000 articles. Checked, with the lexsort as the fallback.
-        order = np.argsort(values["terms"], kind="stable")
-        terms, keys = values["terms"][order], keys[order]
-        if not np.all((np.diff(keys) >= 0) | (np.diff(terms) != 0)):
+        # Rows hold each article's tokens in text order, and scipy's CSR -> CSC conversion is a stable
+        # counting sort by term: each term's occurrences come out in (doc, position) order, in O(n)
+        # (2.6x faster than a stable argsort, which was most of the start-up's keyword share at 100 000
+        # articles). Checked, with a three-key lexsort as the fallback.
+        by_term = sp.csr_matrix((values["pos"], values["terms"], indptr), shape=(n, width)).tocsc()
+        keys = (by_term.indices.astype(np.int64) << _POSITION_BITS) | by_term.data.astype(np.int64)
+        starts = by_term.indptr.astype(np.int64)
+        step_ok = np.diff(keys) >= 0
+        step_ok[starts[1:-1][(starts[1:-1] > 0) & (starts[1:-1] < len(keys))] - 1] = True   # a new term may start lower
+        if not step_ok.all():
+            docs = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
             order = np.lexsort((values["pos"], docs, values["terms"]))
-            terms = values["terms"][order]
             keys = (docs[order] << _POSITION_BITS) | values["pos"][order].astype(np.int64)
         self.occurrence_keys = keys
-        self.occurrence_starts = np.searchsorted(terms, np.arange(width + 1), side="left")
+        self.occurrence_starts = starts
 
     def doc_frequency(self, field_name: str, term: str) -> int:
         """How many articles have this analysed term in this field."""

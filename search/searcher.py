@@ -14,12 +14,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from indexer import versions
 from kb.embedding.base import Encoder
 from kb.markdown import plain_text
 from kb.schema import Article
+from search.articles import PARSED_KEPT, ArticleStore
 from search.fusion import SPARSE_WEIGHT, add_sparse, fuse
 from search.keyword import DEFAULT_KEYWORD_BACKEND, open_keyword
 from search.snippets import make_snippet
@@ -94,36 +96,34 @@ class Snapshot:
 
     def plain_answer(self, article: Article) -> str:
         """The public answer as plain text (cached: snippets need it on every search)."""
-        text = self._plain.get(article.id)
-        if text is None:
-            text = self._plain[article.id] = plain_text(article.public_body)
-        return text
+        return self._plain(article.id, article.public_body)
+
+    def translations_of(self, article_id: str) -> list[Article]:
+        """The translations of an article (not filtered by audience)."""
+        return [self.articles[other] for other in self.articles.translations.get(article_id, [])]
 
     def __init__(self, version_dir: Path, keyword_backend: str = DEFAULT_KEYWORD_BACKEND):
         self.dir = version_dir
         self.version = version_dir.name
         self.manifest = versions.read_manifest(version_dir) or {}
-        with open(version_dir / "articles.jsonl", encoding="utf-8") as lines:
-            records = [json.loads(line) for line in lines]
-        self.articles: dict[str, Article] = {r["id"]: Article.from_dict(r) for r in records}
+        # Columns of every article; an article's record is parsed when a result or a page shows it.
+        self.articles = ArticleStore(version_dir)
+        columns = self.articles.columns
         extras = json.loads((version_dir / "content.json").read_text(encoding="utf-8"))
         self.offices: dict[str, dict] = extras["offices"]
         self.notices: list[dict] = extras["notices"]
         # Versions from before the keyword matrix existed are searched with Whoosh's own engine.
         if keyword_backend == "matrix" and "keyword_matrix.npz" not in self.manifest.get("files", []):
             keyword_backend = "whoosh"
-        self.keyword = open_keyword(keyword_backend, version_dir, extras["synonyms"], records)
+        self.keyword = open_keyword(keyword_backend, version_dir, extras["synonyms"], columns)
         model = self.manifest["model"]
         self.vector = VectorSearcher(version_dir, self.manifest.get("vector_backend", "flat"), model["dimension"],
-                                     records)
+                                     columns)
         # Versions built with a model without a sparse head (or before it existed) fuse two signals.
         self.sparse = SparseScorer(version_dir, self.vector.article_ids, self.vector.chunk_article,
                                    self.vector.chunk_internal) if self.manifest.get("sparse") else None
-        self._plain: dict[str, str] = {}
-        self.translations: dict[str, list[Article]] = {}
-        for article in self.articles.values():
-            if article.translation_of:
-                self.translations.setdefault(article.translation_of, []).append(article)
+        # As many plain answers kept as parsed articles: both follow what results show.
+        self._plain = lru_cache(maxsize=PARSED_KEPT)(lambda _article_id, body: plain_text(body))
 
 
 def clean_query(text: str, max_length: int = 500) -> str:
@@ -285,7 +285,8 @@ class Searcher:
         snippet = make_snippet(snap.plain_answer(article), terms, preferred)
         matched = [name for name, rank in (("keyword", item.keyword_rank), ("vector", item.vector_rank)) if rank]
         translations = [{"id": t.id, "language": t.language, "title": t.title}
-                        for t in snap.translations.get(article.id, []) if self.visible(t, "internal" if include_internal else "public")]
+                        for t in snap.translations_of(article.id)
+                        if self.visible(t, "internal" if include_internal else "public")]
         if article.translation_of and article.translation_of in snap.articles:
             original = snap.articles[article.translation_of]
             translations.insert(0, {"id": original.id, "language": original.language, "title": original.title})

@@ -1,19 +1,22 @@
 """Vector retrieval: nearest chunks in FAISS, aggregated to one score per article."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from indexer import chunk_table
+from indexer.ann.base import Allowed
 from indexer.ann.factory import create_ann
 
 
 class VectorSearcher:
     """Searches the chunk vectors of one index version."""
 
-    def __init__(self, version_dir: Path, backend: str, dimension: int, articles: list[dict]):
+    def __init__(self, version_dir: Path, backend: str, dimension: int, columns: Mapping[str, Sequence]):
+        """`columns`: the version's article table columns (indexer/article_table.py), in its row order."""
         import faiss
 
         # One query at a time: OpenMP's hand-off to a second thread costs more than it saves
@@ -22,18 +25,15 @@ class VectorSearcher:
         faiss.omp_set_num_threads(1)
         self.ann = create_ann(backend, dimension)
         self.ann.load(version_dir / "vectors.faiss")
-        self.article_ids = [a["id"] for a in articles]
+        self.article_ids = list(columns["id"])
         # Columns only: a chunk's text is read from disk when a result shows it.
         table = chunk_table.read(version_dir, {article_id: i for i, article_id in enumerate(self.article_ids)})
         self.chunk_article = table.article.astype(np.int64)
         self.chunk_internal = table.internal
         self.chunk_kind = table.kind
         self.texts = chunk_table.ChunkTexts(version_dir, table.offsets)
-        self.attributes = {
-            key: np.array([a[field] or "" for a in articles], dtype=object)
-            for key, field in (("office", "office"), ("group", "group"), ("language", "language"),
-                               ("audience", "audience"))
-        }
+        self.attributes = {name: np.array([value or "" for value in columns[name]], dtype=object)
+                           for name in ("office", "group", "language", "audience")}
         self._allowed = lru_cache(maxsize=256)(self._allowed_chunks)
 
     def passage_text(self, chunk_id: int) -> str | None:
@@ -42,8 +42,8 @@ class VectorSearcher:
             return None
         return self.texts.record(chunk_id)["text"]
 
-    def _allowed_chunks(self, office, group, language, include_internal) -> np.ndarray | None:
-        """Chunk ids a search with these filters may return (None = all)."""
+    def _allowed_chunks(self, office, group, language, include_internal) -> Allowed | None:
+        """Chunk ids a search with these filters may return (None = all), ready for the index (cached)."""
         if office is None and group is None and language is None and include_internal:
             return None
         ok = np.ones(len(self.article_ids), dtype=bool)
@@ -58,7 +58,7 @@ class VectorSearcher:
         chunk_ok = ok[self.chunk_article]
         if not include_internal:
             chunk_ok &= ~self.chunk_internal
-        return np.flatnonzero(chunk_ok)
+        return self.ann.allowed(np.flatnonzero(chunk_ok))
 
     def search(self, query_vector: np.ndarray, k: int = 10, *, office=None, group=None, language=None,
                include_internal: bool = False) -> list[tuple[str, float, int]]:

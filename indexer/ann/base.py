@@ -7,6 +7,27 @@ from pathlib import Path
 import numpy as np
 
 
+class Allowed:
+    """The ids a search may return, as a FAISS bitmap selector made once and kept by whoever caches it.
+
+    FAISS's IDSelectorBatch builds a hash set of the ids on every search: 23 ms for the ~600 000 public
+    chunks of 100 000 articles, a third of the flat scan itself. A bitmap costs n/8 bytes and nothing per search.
+    """
+
+    def __init__(self, ids: np.ndarray, count: int):
+        import faiss
+
+        member = np.zeros(count, dtype=bool)
+        member[np.asarray(ids, dtype=np.int64)] = True
+        self.size = int(member.sum())
+        # FAISS reads bit (id & 7) of byte id >> 3; one spare byte so that an empty index has a buffer too.
+        self.bits = np.append(np.packbits(member, bitorder="little"), np.uint8(0))
+        self.selector = faiss.IDSelectorBitmap(count, faiss.swig_ptr(self.bits))
+
+    def __len__(self) -> int:
+        return self.size
+
+
 class ANN(ABC):
     """Inner-product nearest-neighbour search over L2-normalised vectors."""
 
@@ -20,18 +41,22 @@ class ANN(ABC):
     def build(self, vectors: np.ndarray) -> None:
         """Index these vectors; row i gets id i."""
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query; `allowed` optionally restricts to these ids. Missing slots have id -1."""
-        import faiss
+    def allowed(self, ids: np.ndarray) -> Allowed:
+        """A reusable restriction of searches to these ids (cache it: making one costs a pass over the ids)."""
+        return Allowed(ids, self.count())
 
+    def search(self, queries: np.ndarray, k: int,
+               allowed: Allowed | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query; `allowed` optionally restricts to these ids. Missing slots have id -1."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = max(1, min(k, self.count()))
         if allowed is None:
             return self.index.search(queries, k)
         if len(allowed) == 0:
             return (np.full((len(queries), k), -np.inf, dtype=np.float32), np.full((len(queries), k), -1))
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-        return self.index.search(queries, k, params=self.search_parameters(selector))
+        if not isinstance(allowed, Allowed):
+            allowed = self.allowed(allowed)
+        return self.index.search(queries, k, params=self.search_parameters(allowed.selector))
 
     @abstractmethod
     def search_parameters(self, selector):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from indexer.ann.base import ANN
 from indexer.ann.flat import FlatANN
+from indexer.ann.flat16 import Flat16ANN
 from indexer.ann.hnsw import HnswANN
 
-BACKENDS: dict[str, type[ANN]] = {cls.name: cls for cls in (FlatANN, HnswANN)}
+BACKENDS: dict[str, type[ANN]] = {cls.name: cls for cls in (FlatANN, Flat16ANN, HnswANN)}
 
 
 def create_ann(name: str, dimension: int) -> ANN:

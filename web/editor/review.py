@@ -38,7 +38,7 @@ def review():
         within = WITHIN_CHOICES[0]
     if within not in WITHIN_CHOICES:
         within = WITHIN_CHOICES[0]
-    articles = [a for a in snapshot.articles.values() if office in (None, a.office)]
+    articles = snapshot.articles.at(snapshot.articles.rows_where(office=office))
     items = review_list(articles, config.today(), within)
     sections = [{"office": key[0], "office_name": snapshot.offices.get(key[0], {}).get("name", key[0]),
                  "owner": key[1], "items": list(group)}

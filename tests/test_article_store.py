@@ -1,0 +1,64 @@
+"""The articles of a served version: columns for every article, records parsed when shown."""
+import datetime as dt
+import json
+import shutil
+
+from indexer import article_table, versions
+from kb.schema import Article
+from search.articles import ArticleStore
+from tests.conftest import TODAY
+
+
+def _records(version):
+    return [json.loads(line) for line in (version / "articles.jsonl").open(encoding="utf-8")]
+
+
+def test_every_article_reads_back_whole_and_its_columns_match(built_data_dir):
+    version = versions.current_version(built_data_dir)
+    store, records = ArticleStore(version), _records(version)
+    assert list(store) == [r["id"] for r in records] and len(store) == len(records)
+    for record in records:
+        article = store[record["id"]]
+        assert article == Article.from_dict(record)
+        row = store.row[article.id]
+        for name in article_table.COLUMNS:
+            value = getattr(article, name)
+            expected = value.isoformat() if isinstance(value, dt.date) else value
+            assert store.columns[name][row] == (expected or "" if name == "group" else expected), name
+    assert "no-such-article" not in store and store.get("no-such-article") is None
+
+
+def test_a_version_without_a_table_gets_the_same_one_from_its_records(built_data_dir, tmp_path):
+    """Versions written before article_table.json existed are still served."""
+    version = versions.current_version(built_data_dir)
+    old = tmp_path / version.name
+    shutil.copytree(version, old)
+    (old / article_table.TABLE_FILE).unlink()
+    offsets, columns = article_table.read(version)
+    old_offsets, old_columns = article_table.read(old)
+    assert old_offsets.tolist() == offsets.tolist() and old_columns == columns
+    assert ArticleStore(old)["forskola-avgift"] == ArticleStore(version)["forskola-avgift"]
+
+
+def test_residents_see_public_articles_still_valid_and_handlers_see_all(built_data_dir):
+    store = ArticleStore(versions.current_version(built_data_dir))
+    articles = [store[article_id] for article_id in store]
+    public = {store.ids[row] for row in store.visible_rows("public", TODAY)}
+    assert public == {a.id for a in articles if not a.is_internal and not a.is_expired(TODAY)}
+    assert "forskola-avgift" not in public                     # valid_until 2020-12-31
+    assert "forskola-avgift" in {store.ids[r] for r in store.visible_rows("public", dt.date(2020, 12, 31))}
+    assert any(a.is_internal for a in articles) and not any(store[i].is_internal for i in public)
+    assert len(store.visible_rows("internal", TODAY)) == len(store)
+
+
+def test_filter_columns_select_what_the_articles_say(built_data_dir):
+    store = ArticleStore(versions.current_version(built_data_dir))
+    articles = [store[article_id] for article_id in store]
+    parking = store.at(store.rows_where(office="parkering"))
+    assert parking and [a.id for a in parking] == [a.id for a in articles if a.office == "parkering"]
+    assert len(store.rows_where(office=None)) == len(store)
+    assert store.groups == sorted({a.group for a in articles if a.group}, key=str.lower)
+    assert store.languages == sorted({a.language for a in articles}) and len(store.languages) > 1
+    for original, translated in store.translations.items():
+        assert all(store[t].translation_of == original for t in translated)
+    assert sum(map(len, store.translations.values())) == sum(1 for a in articles if a.translation_of)
