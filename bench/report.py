@@ -235,6 +235,10 @@ def plot(results: dict, path: Path) -> Path | None:
                   color="tab:blue", label="† hashed corpus vectors")
         right.plot(hx, [s["serve"]["rss_mb"] for s in hashed], "o", mfc="white", color="tab:blue",
                    label="† hashed corpus vectors")
+    private = [s for s in sizes if "private_rss_mb" in s["serve"]]
+    if private:   # what is not the mapped index (shared by workers and the page cache, reclaimable)
+        right.plot([s["articles"] for s in private], [s["serve"]["private_rss_mb"] for s in private], "v",
+                   color="tab:green", label="private memory (mapped index left out)")
     left.plot(list(P95_TARGETS_MS), list(P95_TARGETS_MS.values()), "x", color="tab:red", ms=9, label="target")
     right.axhline(RSS_TARGET_MB, color="tab:red", ls=":", label="target at 100 000")
     for axis, title, unit in ((left, "Warm query latency, p95 (one client)", "ms"),

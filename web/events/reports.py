@@ -181,6 +181,21 @@ def _outcome_counts(rows) -> dict:
             "total": total, "rate": rate(counts["solved"], total)}
 
 
+def _offices_of(articles: Mapping[str, object]) -> dict[str, str]:
+    """Article id -> office; from the served version's columns when it has them (no record parsed)."""
+    columns = getattr(articles, "columns", None)
+    if columns is not None:
+        return dict(zip(articles.ids, columns["office"].tolist()))
+    return {key: a.office for key, a in articles.items()}
+
+
+def _articles_of(articles: Mapping[str, object], office: str | None) -> list:
+    """The articles of one office (None: all); only those records are parsed from a served version."""
+    if hasattr(articles, "rows_where"):
+        return articles.at(articles.rows_where(office=office))
+    return [a for a in articles.values() if office in (None, a.office)]
+
+
 def office_report(engine: Engine, office: str | None, month: str, *, articles: Mapping[str, object],
                   offices: Mapping[str, str], today: dt.date,
                   gaps: Callable[[Engine, str | None, dt.datetime, dt.datetime], list] | None = None) -> dict:
@@ -195,7 +210,7 @@ def office_report(engine: Engine, office: str | None, month: str, *, articles: M
     office = check_office(office, offices)
     start, end = month_bounds(month)
     trend_start, _ = month_bounds(shift_month(month, -(TREND_MONTHS - 1)))
-    article_office = {key: a.office for key, a in articles.items()}
+    article_office = _offices_of(articles)
 
     def mine(table):
         return (table.c.office == office,) if office else ()
@@ -230,7 +245,7 @@ def office_report(engine: Engine, office: str | None, month: str, *, articles: M
         article = articles.get(article_id)
         return article.title if article is not None else article_id
 
-    scoped = [a for a in articles.values() if office in (None, a.office)]
+    scoped = _articles_of(articles, office)
     report = {
         "office": office, "office_name": offices[office] if office else None, "month": month,
         "demo": has_demo(engine, month),
