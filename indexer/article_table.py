@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.rows import line_offsets
 from kb.schema import Article
 
 TEXT_FILE = "articles.jsonl"
@@ -32,8 +33,7 @@ def columns_of(articles: list[Article]) -> dict[str, list]:
 
 def write(version_dir: Path, lines: list[bytes], columns: dict[str, list]) -> list[str]:
     """Write articles.jsonl (these lines) and its table; returns the file names (for the manifest)."""
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    offsets = line_offsets(lines)
     with open(version_dir / TEXT_FILE, "wb") as out:
         out.writelines(lines)
     table = {"offsets": offsets.tolist(), "columns": {name: columns[name] for name in COLUMNS}}
@@ -52,6 +52,5 @@ def read(version_dir: Path) -> tuple[np.ndarray, dict[str, list]]:
         return np.array(table["offsets"], dtype=np.int64), table["columns"]
     with open(version_dir / TEXT_FILE, "rb") as handle:
         lines = handle.readlines()
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    offsets = line_offsets(lines)
     return offsets, columns_of([Article.from_dict(json.loads(line)) for line in lines])

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.chunking import Chunk
+from indexer.rows import line_offsets, read_line
 
 TEXT_FILE = "chunks.jsonl"
 TABLE_FILE = "chunk_table.npz"
@@ -62,8 +63,7 @@ def chunk_line(chunk: Chunk) -> bytes:
 def write(version_dir: Path, lines: list[bytes], article: np.ndarray, kind: np.ndarray, internal: np.ndarray,
           keys: np.ndarray) -> list[str]:
     """Write chunks.jsonl and its table; returns the file names (for the manifest)."""
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    offsets = line_offsets(lines)
     with open(version_dir / TEXT_FILE, "wb") as out:
         out.writelines(lines)
     with open(version_dir / TABLE_FILE, "wb") as out:  # a file object: np.savez would append .npz
@@ -107,7 +107,4 @@ class ChunkTexts:
 
     def record(self, row: int) -> dict:
         """The JSON record of chunk `row`."""
-        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        with open(self.path, "rb") as handle:
-            handle.seek(start)
-            return json.loads(handle.read(end - start))
+        return json.loads(read_line(self.path, self.offsets, row))

@@ -75,3 +75,18 @@ def copy_rows(target: np.ndarray, source: np.ndarray, sources: np.ndarray) -> No
     for start, end in runs(rows, origin):
         first, length = int(origin[start]), end - start
         target[rows[start]:rows[start] + length] = source[first:first + length]
+
+
+def line_offsets(lines: list[bytes]) -> np.ndarray:
+    """Byte offset of each line in the file these lines make, plus the file's length (int64)."""
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum([len(line) for line in lines], out=offsets[1:])
+    return offsets
+
+
+def read_line(path, offsets: np.ndarray, row: int) -> bytes:
+    """Line `row` of a file whose line offsets are `offsets` (one seek and one read, nothing else parsed)."""
+    start, end = int(offsets[row]), int(offsets[row + 1])
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)

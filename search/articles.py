@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import article_table
+from indexer.rows import read_line
 from kb.schema import Article
 
 PARSED_KEPT = 4096   # articles kept parsed (a result page shows ten; a busy hour a few thousand distinct)
@@ -47,10 +48,7 @@ class ArticleStore(Mapping):
         return len(self.ids)
 
     def _parse(self, row: int) -> Article:
-        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        with open(self.path, "rb") as handle:
-            handle.seek(start)
-            return Article.from_dict(json.loads(handle.read(end - start)))
+        return Article.from_dict(json.loads(read_line(self.path, self.offsets, row)))
 
     def at(self, rows) -> list[Article]:
         """The articles at these rows, in that order."""
