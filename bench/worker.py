@@ -200,7 +200,7 @@ def _limits(searcher, encoder, queries: list[dict]) -> dict:
         vectors.append(encoder.encode_queries([record["query"]])[0])
         times.append((time.perf_counter() - t) * 1000)
     # In memory and float32 (a flat16 index stores halves): the dot times arithmetic, not paging or conversion.
-    matrix = np.array(searcher.snapshot.vector.ann.vectors(), dtype=np.float32)
+    matrix = np.concatenate([np.asarray(ann.vectors(), dtype=np.float32) for _, ann in searcher.snapshot.vector.parts])
     dot, ann = [], []
     for vector in vectors:
         t = time.perf_counter()

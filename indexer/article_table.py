@@ -7,10 +7,15 @@ article (id, office, answer group, language, audience, ...). A serving
 process reads the table at start and an article's record only when it shows
 it: at 100 000 articles, parsing every record took 7 s of start-up and
 560 MiB of memory.
+
+A delta version (indexer/delta.py) links the previous version's articles.jsonl and
+writes the lines of new and edited articles to delta/articles.jsonl; its table then
+gives per article the file (part 0 or 1) and the line's start and end.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +24,7 @@ from indexer.rows import line_offsets
 from kb.schema import Article
 
 TEXT_FILE = "articles.jsonl"
+DELTA_TEXT_FILE = "delta/articles.jsonl"
 TABLE_FILE = "article_table.json"
 # The fields every article has a column for (what a search filter or a list of articles reads).
 COLUMNS = ("id", "office", "group", "language", "audience", "translation_of", "valid_until", "title")
@@ -28,6 +34,52 @@ def columns_of(articles: list[Article]) -> dict[str, list]:
     """The table's columns of these articles (dates as ISO strings, missing values as None)."""
     columns: dict[str, list] = {name: [getattr(article, name) for article in articles] for name in COLUMNS}
     columns["valid_until"] = [day.isoformat() if day is not None else None for day in columns["valid_until"]]
+    return columns
+
+
+@dataclass
+class Lines:
+    """Where each article's record is: file (0 articles.jsonl, 1 delta/articles.jsonl), start and end byte."""
+
+    part: np.ndarray    # uint8
+    start: np.ndarray   # int64
+    end: np.ndarray     # int64
+
+    @classmethod
+    def whole(cls, offsets: np.ndarray) -> Lines:
+        """The lines of one file, one after the other (line offsets plus the file's length)."""
+        return cls(np.zeros(len(offsets) - 1, dtype=np.uint8), offsets[:-1], offsets[1:])
+
+    def read(self, version_dir: Path, row: int) -> bytes:
+        """The record line of article `row` (one seek and one read)."""
+        with open(version_dir / (DELTA_TEXT_FILE if self.part[row] else TEXT_FILE), "rb") as handle:
+            handle.seek(int(self.start[row]))
+            return handle.read(int(self.end[row] - self.start[row]))
+
+    def read_all(self, version_dir: Path) -> list[bytes]:
+        """Every article's line, in article order."""
+        files = [(version_dir / TEXT_FILE).read_bytes()]
+        if self.part.any():
+            files.append((version_dir / DELTA_TEXT_FILE).read_bytes())
+        return [files[part][start:end] for part, start, end in
+                zip(self.part.tolist(), self.start.tolist(), self.end.tolist())]
+
+
+def columns_reused(articles: list[Article], sources: np.ndarray, previous: dict[str, list]) -> dict[str, list]:
+    """columns_of(articles), taking the row sources[i] of a previous table's columns where it is >= 0.
+
+    Only where those rows are known to be the same (an unchanged article, same set of ids).
+    """
+    fresh = np.flatnonzero(sources < 0).tolist()
+    made = columns_of([articles[i] for i in fresh])
+    at = sources.tolist()
+    columns = {}
+    for name in COLUMNS:
+        old = previous[name]
+        column = [old[row] if row >= 0 else None for row in at]
+        for i, value in zip(fresh, made[name]):
+            column[i] = value
+        columns[name] = column
     return columns
 
 
@@ -41,16 +93,36 @@ def write(version_dir: Path, lines: list[bytes], columns: dict[str, list]) -> li
     return [TEXT_FILE, TABLE_FILE]
 
 
-def read(version_dir: Path) -> tuple[np.ndarray, dict[str, list]]:
-    """(line offsets plus the file's length, columns) of a version.
+def write_delta(version_dir: Path, kept: np.ndarray, linked: Lines, new_lines: list[bytes],
+                columns: dict[str, list]) -> list[str]:
+    """The table of a delta version: `kept` articles' lines are at `linked` in the linked articles.jsonl
+    (part 0 there), the others are `new_lines`, in article order, written to delta/articles.jsonl."""
+    offsets = line_offsets(new_lines)
+    (version_dir / DELTA_TEXT_FILE).parent.mkdir(exist_ok=True)
+    with open(version_dir / DELTA_TEXT_FILE, "wb") as out:
+        out.writelines(new_lines)
+    part = np.where(kept, 0, 1).astype(np.uint8)
+    start, end = np.zeros(len(kept), dtype=np.int64), np.zeros(len(kept), dtype=np.int64)
+    start[kept], end[kept] = linked.start, linked.end
+    start[~kept], end[~kept] = offsets[:-1], offsets[1:]
+    table = {"parts": part.tolist(), "starts": start.tolist(), "ends": end.tolist(),
+             "columns": {name: columns[name] for name in COLUMNS}}
+    (version_dir / TABLE_FILE).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+    return [TEXT_FILE, TABLE_FILE, DELTA_TEXT_FILE]
+
+
+def read(version_dir: Path) -> tuple[Lines, dict[str, list]]:
+    """(where each record is, columns) of a version.
 
     Versions written before the table existed get it computed from articles.jsonl (every record parsed once).
     """
     path = version_dir / TABLE_FILE
     if path.exists():
         table = json.loads(path.read_text(encoding="utf-8"))
-        return np.array(table["offsets"], dtype=np.int64), table["columns"]
+        if "offsets" in table:
+            return Lines.whole(np.array(table["offsets"], dtype=np.int64)), table["columns"]
+        return Lines(np.array(table["parts"], dtype=np.uint8), np.array(table["starts"], dtype=np.int64),
+                     np.array(table["ends"], dtype=np.int64)), table["columns"]
     with open(version_dir / TEXT_FILE, "rb") as handle:
         lines = handle.readlines()
-    offsets = line_offsets(lines)
-    return offsets, columns_of([Article.from_dict(json.loads(line)) for line in lines])
+    return Lines.whole(line_offsets(lines)), columns_of([Article.from_dict(json.loads(line)) for line in lines])

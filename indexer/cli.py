@@ -43,8 +43,9 @@ def index_command(settings: dict, full: bool, backend: str | None, watch: bool, 
 
 
 def _summary(report: BuildReport) -> str:
+    shared = f", a delta of {report.delta_of}" if report.delta_of else ""
     return (f"index {report.version}: {report.articles} articles, {report.chunks} chunks "
-            f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f} s; "
+            f"({report.embedded} embedded, {report.reused} reused{shared}) in {report.seconds:.1f} s; "
             f"{report.errors} files skipped with errors")
 
 

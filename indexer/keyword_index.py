@@ -1,6 +1,7 @@
 """The Whoosh keyword index: Swedish analysis, one document per article."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,13 +63,28 @@ def build_keyword_index(folder: Path, articles: list[Article]) -> None:
     writer.commit(optimize=True)
 
 
-def update_keyword_index(folder: Path, previous: Path, articles: list[Article], remove: set[str]) -> None:
-    """Write into `folder` the index at `previous` with `remove` ids deleted and `articles` (re)added."""
-    # Copied, not hard-linked: each version stays whole on its own if a disk damages the other.
-    # Whoosh keeps the old segments and adds one for the edit, so this costs a copy, not a rebuild.
-    shutil.copytree(previous, folder)
-    for lock in folder.glob("*LOCK*"):
-        lock.unlink()
+def update_keyword_index(folder: Path, previous: Path, articles: list[Article], remove: set[str]) -> list[str]:
+    """Write into `folder` the index at `previous` with `remove` ids deleted and `articles` (re)added.
+
+    Returns the names of the files shared with `previous` (hard links: their checksums need no new hashing).
+    """
+    # Whoosh keeps the old segments and adds one for the edit. A segment file is never written
+    # again once made (deletions live in the table of contents, merges write new files), so the
+    # segments are hard-linked, not copied: 0.5 GB at 100 000 articles. The table of contents is
+    # copied, and locks are left behind.
+    folder.mkdir(parents=True)
+    linked = []
+    for path in sorted(previous.iterdir()):
+        if not path.is_file() or "LOCK" in path.name:
+            continue
+        if path.suffix == ".toc":
+            shutil.copyfile(path, folder / path.name)
+            continue
+        try:
+            os.link(path, folder / path.name)
+            linked.append(path.name)
+        except OSError:
+            shutil.copyfile(path, folder / path.name)
     ix = whoosh_index.open_dir(str(folder))
     writer = ix.writer(limitmb=64)
     for article_id in sorted(remove | {article.id for article in articles}):
@@ -77,6 +93,7 @@ def update_keyword_index(folder: Path, previous: Path, articles: list[Article], 
         writer.add_document(**article_document(article))
     # The default merge policy folds small segments together as edits pile up.
     writer.commit()
+    return [name for name in linked if (folder / name).exists()]
 
 
 def segment_count(folder: Path) -> int:

@@ -7,6 +7,8 @@ milliseconds. Per field, a row per article with the term counts (the Whoosh
 analyser's tokens, so the terms are Whoosh's); for the body also each term's
 positions, for phrase proximity. Rows are per article, so a build after an edit
 copies the rows of unchanged articles (indexer/rows.py) and analyses one.
+A delta version (indexer/delta.py) shares the base's matrix file and writes the rows of
+the other articles to delta/keyword_matrix.npz; readers put them in article order.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import rows
+from indexer import delta, rows
 from indexer.analysis import swedish_analyzer
 from indexer.keyword_index import ALL_FIELDS, article_document
 from kb.schema import Article
@@ -71,41 +73,80 @@ class _Analysed:
             "pos": np.concatenate(positions).astype(np.int32) if positions else np.zeros(0, np.int32)}
 
 
-def read_parts(version_dir: Path) -> tuple[list[str], dict[str, tuple]]:
-    """Vocabulary and per part (each field, and "positions") its (indptr, arrays)."""
-    terms = json.loads((version_dir / TERMS_FILE).read_text(encoding="utf-8"))
+PARTS = (*ALL_FIELDS, "positions")
+
+
+def _read_file(path: Path) -> dict[str, tuple]:
     parts: dict[str, tuple] = {}
-    with np.load(version_dir / MATRIX_FILE) as data:
-        for name in (*ALL_FIELDS, "positions"):
+    with np.load(path) as data:
+        for name in PARTS:
             values = ("terms", "pos") if name == "positions" else ("terms", "tf")
             parts[name] = (data[f"{name}_indptr"], {v: data[f"{name}_{v}"] for v in values})
-    return terms, parts
+    return parts
+
+
+def read_stored(version_dir: Path, base: bool = True) -> tuple[list[str], list[dict[str, tuple]]]:
+    """Vocabulary and the stored parts (the version's file, or a delta version's base file and its own).
+
+    `base=False`: a delta version's own part only (none for a whole version).
+    """
+    terms = json.loads((version_dir / TERMS_FILE).read_text(encoding="utf-8"))
+    stored = [_read_file(version_dir / MATRIX_FILE)] if base else []
+    if (version_dir / delta.DELTA_DIR / MATRIX_FILE).is_file():
+        stored.append(_read_file(version_dir / delta.DELTA_DIR / MATRIX_FILE))
+    return terms, stored
+
+
+def read_parts(version_dir: Path, count: int | None = None) -> tuple[list[str], dict[str, tuple]]:
+    """Vocabulary and per part (each field, and "positions") its (indptr, arrays), a row per article in order.
+
+    `count`: the version's number of articles (needed to put a delta version's rows in order).
+    """
+    terms, stored = read_stored(version_dir)
+    if len(stored) == 1:
+        return terms, stored[0]
+    order = delta.article_rows(version_dir, count)
+    empty = (np.zeros(1, dtype=np.int64), {})
+    return terms, {name: rows.gather_parts([part[name] for part in stored], order,
+                                           (empty[0], {k: v[:0] for k, v in stored[0][name][1].items()}))
+                   for name in PARTS}
 
 
 def write(version_dir: Path, articles: list[Article], previous_dir: Path | None = None,
-          sources: np.ndarray | None = None) -> list[str]:
+          sources: np.ndarray | None = None, base: int | None = None) -> list[str]:
     """Write the matrix of `articles`; with a previous version, rows of articles with a source are copied.
 
-    `sources[i]` is article i's row in the previous version, or -1 for a new or edited article.
+    `sources[i]` is article i's row in the previous version's stored parts, or -1 for a new or edited
+    article. With `base` (the rows of the base's file, linked into this version): the rows of articles
+    not kept there are written to delta/, in article order.
     """
     previous = None
     if previous_dir is not None and sources is not None:
         try:
-            previous = read_parts(previous_dir)
+            # A delta copies no row of the base (those it keeps are linked): its 300 MB at 100 000 stay unread.
+            previous = read_stored(previous_dir, base=not base)
         except (OSError, ValueError, KeyError):
+            if base:   # a delta needs the rows it builds on: fail, and the current version stays served
+                raise
             previous = None
     if previous is None:
-        sources = np.full(len(articles), -1, dtype=np.int64)
+        sources, base = np.full(len(articles), -1, dtype=np.int64), None
     fresh = _Analysed(list(previous[0]) if previous else [])
     for position in np.flatnonzero(sources < 0).tolist():
         fresh.add(articles[position])
+    select = sources
+    if base:   # rows not kept come from the previous delta (numbered after the base) or are new
+        select = sources[~delta.kept_in_base(sources, base)]
+        select = np.where(select >= 0, select - base, -1)
     arrays: dict[str, np.ndarray] = {}
-    for name in (*ALL_FIELDS, "positions"):
+    for name in PARTS:
         new_part = fresh.body_positions() if name == "positions" else fresh.field(name)
-        indptr, values = rows.gather(previous[1][name] if previous else None, sources, new_part)
+        indptr, values = rows.gather_parts([part[name] for part in previous[1]] if previous else [], select,
+                                           new_part)
         arrays[f"{name}_indptr"] = indptr
         arrays.update({f"{name}_{key}": value for key, value in values.items()})
     (version_dir / TERMS_FILE).write_text(json.dumps(fresh.terms, ensure_ascii=False), encoding="utf-8")
-    with open(version_dir / MATRIX_FILE, "wb") as out:   # a file object: np.savez would append .npz
+    target = version_dir / delta.DELTA_DIR / MATRIX_FILE if base else version_dir / MATRIX_FILE
+    with open(target, "wb") as out:   # a file object: np.savez would append .npz
         np.savez(out, **arrays)
     return [MATRIX_FILE, TERMS_FILE]

@@ -6,6 +6,9 @@ chunker. Its chunks, dense and sparse vectors and article pools are then copied
 row for row; only edited articles are chunked, embedded and re-analysed. Any
 doubt about the current version (missing file, other model, unreadable) means
 no reuse at all: the build is then a full one, never a wrong one.
+
+A version built as a delta (indexer/delta.py) holds its row stores in two parts, the
+base's and its own; those are kept here as lists of parts, laid end to end.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import chunk_table, sparse_index, versions
+from indexer import article_table, chunk_table, delta, sparse_index, versions
 from indexer.ann.factory import create_ann
 from indexer.chunk_table import ChunkTable
 from kb.schema import Article
@@ -40,6 +43,33 @@ def article_digest(article: Article) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+class KeyRows:
+    """Chunk key → the first row with that key, for reusing the vector of an identical text.
+
+    An edit looks up a handful of keys: each is a scan of the key column (1 ms at 677 000 chunks),
+    where making the whole dictionary cost 0.35 s. Past a few dozen lookups the dictionary is made.
+    """
+
+    SCANS = 32
+
+    def __init__(self, keys: np.ndarray):
+        self.keys = keys
+        self.lookups = 0
+        self.rows: dict[bytes, int] | None = None
+
+    def get(self, key: bytes, default: int = -1) -> int:
+        """The first row with this key, or `default`."""
+        self.lookups += 1
+        if self.rows is None and self.lookups > self.SCANS:
+            self.rows = {}
+            for row, found in enumerate(self.keys.tolist()):
+                self.rows.setdefault(found, row)
+        if self.rows is not None:
+            return self.rows.get(key, default)
+        hits = np.flatnonzero(self.keys == key)
+        return int(hits[0]) if len(hits) else default
+
+
 @dataclass
 class Previous:
     """The reusable parts of the current version (rows follow its chunk table / articles.jsonl)."""
@@ -50,33 +80,39 @@ class Previous:
     table: ChunkTable
     first: np.ndarray                        # per article row, its first chunk row
     last: np.ndarray                         # ... and one past its last
-    lines: list[bytes]                       # chunks.jsonl as it is
-    key_rows: dict[bytes, int]               # chunk key → a row with that text (reuse across articles)
-    vectors: np.ndarray                      # a view of the memory-mapped vector index
+    key_rows: KeyRows                        # chunk key → a row with that text (reuse across articles)
+    vectors: list[np.ndarray]                # views of the memory-mapped vector index (base, delta part)
     same_analyzer: bool
-    sparse_chunks: sparse_index.Rows | None = None
-    sparse_pools: tuple | None = None        # (public, all) Rows, or None
+    sparse_chunks: list[sparse_index.Rows] | None = None     # parts, as `vectors`
+    sparse_pools: tuple | None = None        # (public, all), each a list of parts, or None
+    article_rows: np.ndarray | None = None   # per article row, its row in the pools and keyword matrix (parts)
     article_context: str | None = None       # article_context() of the corpus it was built from
-    vector_index: object = None              # keeps the index `vectors` is a view of open
+    vector_index: object = None              # keeps the indexes `vectors` are views of open
+    manifest: dict | None = None
+
+    def chunk_lines(self, rows: list[int]) -> list[bytes]:
+        """The chunks.jsonl lines of these rows as they are (a file is read only when a row is in it)."""
+        base = self.table.base
+        parts = {}
+        if any(row < base for row in rows):
+            parts[False] = chunk_table.read_lines(self.dir)
+        if any(row >= base for row in rows):
+            parts[True] = chunk_table.read_lines(self.dir, delta=True)
+        return [parts[True][row - base] if row >= base else parts[False][row] for row in rows]
+
+    def base_articles(self) -> int:
+        """Rows per article store in the base part (all articles of a version written whole)."""
+        return int(((self.manifest or {}).get("delta") or {}).get("base_articles", len(self.digests)))
 
     def article_lines(self, context: str) -> list[bytes] | None:
         """articles.jsonl line by line, when it was written in this `context` (else None: write anew)."""
         if context != self.article_context:
             return None
         try:
-            lines = (self.dir / "articles.jsonl").read_bytes().splitlines(keepends=True)
-        except OSError:
+            lines = article_table.read(self.dir)[0].read_all(self.dir)
+        except (OSError, ValueError, KeyError):
             return None
         return lines if len(lines) == len(self.digests) else None
-
-    def unchanged(self, article: Article, digest: str) -> bool:
-        """True when this article's chunks and keyword document are those of the current version."""
-        return self.digests.get(article.id) == digest
-
-    def chunk_rows(self, article_id: str) -> range:
-        """The chunk rows of an unchanged article."""
-        row = self.position[article_id]
-        return range(int(self.first[row]), int(self.last[row])) if row < len(self.first) else range(0)
 
     def keyword_dir(self) -> Path:
         """The current version's Whoosh folder."""
@@ -102,30 +138,31 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
     try:
         digests = json.loads((current / DIGESTS_FILE).read_text(encoding="utf-8"))
         table = chunk_table.read(current)
-        lines = chunk_table.read_lines(current)
-        vector_index, vectors = _vectors(current, manifest)
+        vector_index, vectors = _vectors(current, manifest, table.delta)
         sparse_chunks = pools = None
         if want_sparse:
-            (sparse_chunks,) = sparse_index.load_rows(current, sparse_index.CHUNKS_DIR, "chunks")
-            pools = tuple(sparse_index.load_rows(current, sparse_index.ARTICLES_DIR, "public", "all"))
+            sparse_chunks = sparse_index.load_parts(current, sparse_index.CHUNKS_DIR, "chunks")[0]
+            pools = tuple(sparse_index.load_parts(current, sparse_index.ARTICLES_DIR, "public", "all"))
+        article_rows = delta.article_rows(current, len(digests))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError):   # RuntimeError: FAISS could not read
         return None
-    if not len(lines) == len(table) == len(vectors) or (sparse_chunks is not None
-                                                          and sparse_chunks.shape[0] != len(table)):
+    line_count = len(table.offsets) - (2 if table.delta else 1)
+    if not line_count == len(table) == sum(len(part) for part in vectors) or (
+            sparse_chunks is not None and sum(part.shape[0] for part in sparse_chunks) != len(table)):
         return None
-    first, last = table.article_rows()
-    key_rows = {}
-    for row, key in enumerate(table.keys.tolist()):
-        key_rows.setdefault(key, row)
+    first, last = chunk_table.article_rows(table.article, len(digests))
     return Previous(current, digests, {article_id: i for i, article_id in enumerate(digests)}, table, first, last,
-                    lines, key_rows, vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools,
-                    manifest.get("article_context"), vector_index)
+                    KeyRows(table.keys), vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools, article_rows,
+                    manifest.get("article_context"), vector_index, manifest)
 
 
-def _vectors(version_dir: Path, manifest: dict) -> tuple[object, np.ndarray]:
-    """The version's chunk vectors: those of its vector index (versions before 2026-12 also kept vectors.npy)."""
+def _vectors(version_dir: Path, manifest: dict, has_delta: bool) -> tuple[object, list[np.ndarray]]:
+    """The version's chunk vectors, per part: views of its vector indexes (before 2026-12 also vectors.npy)."""
     if (version_dir / "vectors.npy").exists():
-        return None, np.load(version_dir / "vectors.npy", mmap_mode="r")
-    ann = create_ann(manifest.get("vector_backend", "flat"), int(manifest["model"]["dimension"]))
-    ann.load(version_dir / "vectors.faiss")
-    return ann, ann.vectors()
+        return None, [np.load(version_dir / "vectors.npy", mmap_mode="r")]
+    indexes = []
+    for name in [delta.BASE_VECTORS] + ([f"{delta.DELTA_DIR}/{delta.BASE_VECTORS}"] if has_delta else []):
+        ann = create_ann(manifest.get("vector_backend", "flat"), int(manifest["model"]["dimension"]))
+        ann.load(version_dir / name)
+        indexes.append(ann)
+    return indexes, [ann.vectors() for ann in indexes]

@@ -13,30 +13,38 @@ import numpy as np
 def gather(previous: tuple[np.ndarray, dict[str, np.ndarray]] | None, sources: np.ndarray,
            fresh: tuple[np.ndarray, dict[str, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(indptr, arrays) of rows in order: previous row sources[i] where >= 0, else the next fresh row."""
+    return gather_parts([previous] if previous is not None else [], sources, fresh)
+
+
+def gather_parts(parts: list[tuple[np.ndarray, dict[str, np.ndarray]]], sources: np.ndarray,
+                 fresh: tuple[np.ndarray, dict[str, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Like gather(), where the previous rows are `parts` laid end to end (a base and a delta part)."""
     fresh_indptr, fresh_arrays = fresh
-    if previous is None or not (sources >= 0).any():
+    if not parts or not (sources >= 0).any():
         return fresh_indptr.astype(np.int64), fresh_arrays
-    previous_indptr, previous_arrays = previous
-    n_previous = len(previous_indptr) - 1
+    parts = [*parts, fresh]
+    bounds = np.cumsum([0] + [len(indptr) - 1 for indptr, _ in parts])
     select = sources.astype(np.int64).copy()
     new = np.flatnonzero(select < 0)
-    select[new] = n_previous + np.arange(len(new))
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in previous_arrays}
+    select[new] = bounds[-2] + np.arange(len(new))
+    part_of = np.searchsorted(bounds, select, side="right") - 1
+    dtypes = {name: values.dtype for name, values in parts[0][1].items()}
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in dtypes}
     lengths = []
-    # A run never crosses from the previous rows into the fresh ones (numbered from n_previous on).
-    for start, end in runs(select, cut=select[1:] == n_previous):
-        first = int(select[start])
-        indptr, arrays = (previous_indptr, previous_arrays) if first < n_previous else (fresh_indptr, fresh_arrays)
-        first -= 0 if first < n_previous else n_previous
+    # A run never crosses from one part into the next.
+    for start, end in runs(select, cut=part_of[1:] != part_of[:-1]):
+        part = int(part_of[start])
+        indptr, arrays = parts[part]
+        first = int(select[start] - bounds[part])
         a, b = indptr[first], indptr[first + end - start]
         for name, values in arrays.items():
-            pieces[name].append(values[a:b].astype(previous_arrays[name].dtype, copy=False))
+            pieces[name].append(values[a:b].astype(dtypes[name], copy=False))
         lengths.append(np.diff(indptr[first:first + end - start + 1]))
     out_indptr = np.zeros(len(select) + 1, dtype=np.int64)
     if lengths:
         np.cumsum(np.concatenate(lengths), out=out_indptr[1:])
-    return out_indptr, {name: np.concatenate(parts) if parts else previous_arrays[name][:0]
-                        for name, parts in pieces.items()}
+    return out_indptr, {name: np.concatenate(found) if found else parts[0][1][name][:0]
+                        for name, found in pieces.items()}
 
 
 def runs(*columns: np.ndarray, cut: np.ndarray | None = None) -> list[tuple[int, int]]:
@@ -66,15 +74,22 @@ def ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + offsets
 
 
-def copy_rows(target: np.ndarray, source: np.ndarray, sources: np.ndarray) -> None:
-    """target[i] = source[sources[i]] wherever sources[i] >= 0, one slice per run of consecutive rows."""
+def copy_rows(target: np.ndarray, source: np.ndarray | list[np.ndarray], sources: np.ndarray) -> None:
+    """target[i] = source[sources[i]] wherever sources[i] >= 0, one slice per run of consecutive rows.
+
+    `source` may be a list of parts laid end to end (a base and a delta part).
+    """
+    parts = source if isinstance(source, list) else [source]
+    bounds = np.cumsum([0] + [len(part) for part in parts])
     rows = np.flatnonzero(sources >= 0)
     if not len(rows):
         return
     origin = sources[rows]
-    for start, end in runs(rows, origin):
-        first, length = int(origin[start]), end - start
-        target[rows[start]:rows[start] + length] = source[first:first + length]
+    part_of = np.searchsorted(bounds, origin, side="right") - 1
+    for start, end in runs(rows, origin, cut=part_of[1:] != part_of[:-1]):
+        part = int(part_of[start])
+        first, length = int(origin[start] - bounds[part]), end - start
+        target[rows[start]:rows[start] + length] = parts[part][first:first + length]
 
 
 def line_offsets(lines: list[bytes]) -> np.ndarray:

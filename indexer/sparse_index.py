@@ -11,6 +11,8 @@ features), one .npy file each, so that search memory-maps them and reads only th
 candidates it scores (search/sparse.py): nothing is converted or normalised at start-up, and
 gunicorn workers share the pages. Versions built before this layout hold the same arrays in
 one .npz per side (`sparse_chunks.npz`, `sparse_articles.npz`); they are still read.
+A delta version (indexer/delta.py) holds each matrix in two parts: the base's rows and its
+own under `delta/`, with `delta/article_rows.npy` giving each article's pool row.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse as sp
 
-from indexer import rows
+from indexer import delta, rows
 
 CHUNKS_DIR = "sparse_chunks"
 ARTICLES_DIR = "sparse_articles"
@@ -120,18 +122,35 @@ def load_rows(version_dir: Path, folder: str, *names: str) -> list[Rows]:
     return found
 
 
-def load_chunk_norms(version_dir: Path, chunks: Rows) -> np.ndarray:
+def load_parts(version_dir: Path, folder: str, *names: str) -> list[list[Rows]]:
+    """Per named matrix its parts: the version's own rows, or a delta version's base and delta rows."""
+    found = [[matrix] for matrix in load_rows(version_dir, folder, *names)]
+    if (version_dir / delta.DELTA_DIR / folder).is_dir():
+        for parts, matrix in zip(found, load_rows(version_dir / delta.DELTA_DIR, folder, *names)):
+            parts.append(matrix)
+    return found
+
+
+def load_chunk_norms(version_dir: Path, chunks: Rows | list[Rows]) -> np.ndarray:
     """The chunk rows' norms as stored at build time (computed now for an older version)."""
     path = version_dir / CHUNKS_DIR / f"{NORMS}.npy"
-    return np.load(path, mmap_mode="r") if path.is_file() else row_norms(chunks)
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    return np.concatenate([row_norms(part) for part in (chunks if isinstance(chunks, list) else [chunks])])
 
 
-def assemble(previous: Rows | None, sources: np.ndarray, fresh: sp.csr_matrix) -> Rows:
-    """Rows in order: `previous` row sources[i] where sources[i] >= 0, else the next row of `fresh`."""
+def _arrays(matrix: Rows) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    return matrix.indptr, {"data": matrix.data, "indices": matrix.indices}
+
+
+def assemble(previous: Rows | list[Rows] | None, sources: np.ndarray, fresh: sp.csr_matrix) -> Rows:
+    """Rows in order: `previous` row sources[i] where sources[i] >= 0, else the next row of `fresh`.
+
+    `previous` may be a list of parts laid end to end (a delta version's base and delta rows).
+    """
     fresh_rows = as_rows(fresh)
-    old = (previous.indptr, {"data": previous.data, "indices": previous.indices}) if previous is not None else None
-    indptr, arrays = rows.gather(old, sources, (fresh_rows.indptr, {"data": fresh_rows.data,
-                                                                    "indices": fresh_rows.indices}))
+    parts = previous if isinstance(previous, list) else [previous] if previous is not None else []
+    indptr, arrays = rows.gather_parts([_arrays(part) for part in parts], sources, _arrays(fresh_rows))
     return Rows(arrays["data"], arrays["indices"], indptr, (len(indptr) - 1, fresh_rows.shape[1]))
 
 
@@ -188,19 +207,24 @@ def chunk_norms(chunks: Rows, previous_norms: np.ndarray | None = None,
 
 
 def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_internal: np.ndarray,
-          n_articles: int, previous_pools: tuple | None = None, pool_sources: np.ndarray | None = None,
-          previous_norms: np.ndarray | None = None, chunk_sources: np.ndarray | None = None) -> list[str]:
-    """Write both files of one version; returns their names (for the manifest).
+          n_articles: int, norms: np.ndarray, previous_pools: tuple | None = None,
+          pool_sources: np.ndarray | None = None, base: tuple[int, int] | None = None) -> list[str]:
+    """Write both sides of one version; returns their folder names (for the manifest).
 
-    With `previous_pools` (public, all) and `pool_sources` (per article its row there, or -1),
-    only the articles without a source are pooled anew: an edit costs one article, not all.
-    Likewise `previous_norms` and `chunk_sources` (per chunk its row there, or -1) for the chunk norms.
+    `chunks` are the rows this version writes: all of them, or, with `base` = (chunk rows, pool rows)
+    of a base already linked in (indexer/delta.py), the rows after the base's, under delta/.
+    `chunk_article`, `chunk_internal` and `norms` cover every row (-1: a dead row of the base).
+    `previous_pools` (public, all: each a list of parts) and `pool_sources` (per article its pool row
+    there, or -1): only articles without a source are pooled anew, so an edit costs one article.
     """
-    _save(version_dir / CHUNKS_DIR, chunks=chunks)
-    np.save(version_dir / CHUNKS_DIR / f"{NORMS}.npy", chunk_norms(chunks, previous_norms, chunk_sources))
+    base_chunks, base_pools = base or (0, 0)
+    target = version_dir / delta.DELTA_DIR if base else version_dir
+    _save(target / CHUNKS_DIR, chunks=chunks)
+    (version_dir / CHUNKS_DIR).mkdir(exist_ok=True)
+    np.save(version_dir / CHUNKS_DIR / f"{NORMS}.npy", np.asarray(norms, dtype=np.float32))
     if previous_pools is None or pool_sources is None:
         pool_sources = np.full(n_articles, -1, dtype=np.int64)
-        previous_pools = (None, None)
+        previous_pools = ([], [])
     todo = np.flatnonzero(pool_sources < 0)
     pooled_public, pooled_all = [], []
     # Block by block: pooling sorts 64-bit keys of every non-zero, several copies of them at
@@ -208,15 +232,19 @@ def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_inte
     for block in np.array_split(todo, max(1, -(-len(todo) // POOL_BLOCK_ARTICLES))):
         compact = np.full(n_articles, -1, dtype=np.int64)
         compact[block] = np.arange(len(block))
-        wanted = np.flatnonzero(compact[chunk_article] >= 0)
-        sub, owner = _take_rows(chunks, wanted), compact[chunk_article[wanted]]
+        owners = np.where(chunk_article >= 0, compact[chunk_article], -1)
+        wanted = np.flatnonzero(owners >= 0)
+        # An article pooled anew is new or edited: its chunks are among the rows written now.
+        sub, owner = _take_rows(chunks, wanted - base_chunks), owners[wanted]
         public = sp.csr_matrix(sp.diags((~chunk_internal[wanted]).astype(np.float32)) @ sub)
         public.eliminate_zeros()
         pooled_public.append(_pool(public, owner, len(block)))
         pooled_all.append(_pool(sub, owner, len(block)))
-    _save(version_dir / ARTICLES_DIR,
-          public=assemble(previous_pools[0], pool_sources, _stack(pooled_public, chunks.shape[1])),
-          all=assemble(previous_pools[1], pool_sources, _stack(pooled_all, chunks.shape[1])))
+    # Articles whose pool row is in the base keep it (delta.write_article_rows); the others are written in order.
+    select = pool_sources[~delta.kept_in_base(pool_sources, base_pools)] if base else pool_sources
+    _save(target / ARTICLES_DIR,
+          public=assemble(list(previous_pools[0]), select, _stack(pooled_public, chunks.shape[1])),
+          all=assemble(list(previous_pools[1]), select, _stack(pooled_all, chunks.shape[1])))
     return [CHUNKS_DIR, ARTICLES_DIR]
 
 

@@ -75,7 +75,24 @@ def verify_version(version_dir: Path) -> bool:
     return found == [digest for _size, digest in checksums.values()]
 
 
+# (device, inode, size, mtime, ctime) → SHA-256 of linked files this process hashed. A delta version
+# links most of its bytes from the version before (indexer/delta.py): the server switching to it need
+# not hash those 3.5 GB (at 100 000 articles) again. Files with one name are always hashed.
+_HASHED: dict[tuple[int, ...], str] = {}
+
+
 def _sha256(path: Path) -> str:
+    st = os.stat(path)
+    if st.st_nlink < 2:
+        return _hash_file(path)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    found = _HASHED.get(key)
+    if found is None:
+        found = _HASHED[key] = _hash_file(path)
+    return found
+
+
+def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -83,23 +100,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _checksums(version_dir: Path, names: list[str]) -> dict[str, list]:
-    """[size, sha256] of every file under the listed files and folders, by path relative to the version."""
+def _checksums(version_dir: Path, names: list[str], known: dict[str, list] | None = None) -> dict[str, list]:
+    """[size, sha256] of every file under the listed files and folders, by path relative to the version.
+
+    `known`: checksums of files linked from another version (indexer/delta.py), taken as they are.
+    """
+    known = known or {}
     paths: list[Path] = []
     for name in names:
         top = version_dir / name
         paths += sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+    relative = [path.relative_to(version_dir).as_posix() for path in paths]
+    todo = [path for path, name in zip(paths, relative) if name not in known]
     # hashlib lets go of the GIL on large blocks: two threads hash two files at once
     # (0.32 -> 0.17 s for the 450 MB of a 10 000-article version).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(_sha256, paths))
-    return {path.relative_to(version_dir).as_posix(): [path.stat().st_size, digest]
-            for path, digest in zip(paths, digests)}
+        digests = dict(zip(todo, pool.map(_sha256, todo)))
+    return {name: list(known[name]) if name in known else [path.stat().st_size, digests[path]]
+            for path, name in zip(paths, relative)}
 
 
-def write_manifest(version_dir: Path, manifest: dict) -> None:
+def write_manifest(version_dir: Path, manifest: dict, known: dict[str, list] | None = None) -> None:
     """Write the manifest last, atomically: it is what makes the version valid (checksums of its files added)."""
-    manifest = dict(manifest, checksums=_checksums(version_dir, manifest.get("files", [])))
+    manifest = dict(manifest, checksums=_checksums(version_dir, manifest.get("files", []), known))
     tmp = version_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _fsync(tmp)

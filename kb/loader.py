@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from kb.markdown import split_internal
-from kb.parse_cache import ParseCache
+from kb.parse_cache import ParseCache, shallow_copy
 from kb.schema import (
     ARTICLE_FIELDS, AUDIENCES, ID_PATTERN, NOTICE_FIELDS, OFFICE_FIELDS, WEEKDAYS,
     Article, Issue, Link, Notice, Office,
@@ -426,7 +426,12 @@ def _load_article(path: str, office_key: str, rel: str, corpus: Corpus, first_se
         return
     first_seen[article.id] = rel
     if not article.group:
-        article.group = corpus.offices[office_key].group
+        # A cached article is shared with the parse cache: the office's group goes on a copy.
+        group = corpus.offices[office_key].group
+        if cache is not None:
+            article = cache.with_group(rel, article, group)
+        else:
+            article.group = group
     corpus.articles[article.id] = article
 
 
@@ -440,11 +445,16 @@ def _check_references(corpus: Corpus) -> None:
         if article.language != "sv" and not article.translation_of:
             corpus.issues.append(Issue(article.path, 1,
                                        f"language '{article.language}' article without translation_of", "warning"))
-    # Drop dangling references so that the rest of the system can trust them.
-    for article in corpus.articles.values():
-        article.related = [r for r in article.related if r in corpus.articles]
-        if article.translation_of and article.translation_of not in corpus.articles:
-            article.translation_of = None
+    # Drop dangling references so that the rest of the system can trust them (on a copy: a cached
+    # article is shared with the parse cache, and the next load must see the file's own references).
+    for article_id, article in corpus.articles.items():
+        related = [r for r in article.related if r in corpus.articles]
+        dangling = article.translation_of and article.translation_of not in corpus.articles
+        if len(related) != len(article.related) or dangling:
+            article = corpus.articles[article_id] = shallow_copy(article)
+            article.related = related
+            if dangling:
+                article.translation_of = None
 
 
 def _load_synonyms(path: Path, rel, corpus: Corpus) -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from indexer import article_table
-from indexer.rows import read_line
 from kb.schema import Article
 
 PARSED_KEPT = 4096   # articles kept parsed (a result page shows ten; a busy hour a few thousand distinct)
@@ -26,8 +25,8 @@ class ArticleStore(Mapping):
     """Article id → Article of one version, in articles.jsonl order; columns for every article."""
 
     def __init__(self, version_dir: Path):
-        self.path = version_dir / article_table.TEXT_FILE
-        self.offsets, columns = article_table.read(version_dir)
+        self.dir = version_dir
+        self.lines, columns = article_table.read(version_dir)
         self.ids: list[str] = columns["id"]
         self.row = {article_id: i for i, article_id in enumerate(self.ids)}
         # Object arrays: searches compare a whole column with one value (office, language, ...).
@@ -48,7 +47,7 @@ class ArticleStore(Mapping):
         return len(self.ids)
 
     def _parse(self, row: int) -> Article:
-        return Article.from_dict(json.loads(read_line(self.path, self.offsets, row)))
+        return Article.from_dict(json.loads(self.lines.read(self.dir, row)))
 
     def at(self, rows) -> list[Article]:
         """The articles at these rows, in that order."""

@@ -40,7 +40,7 @@ class MatrixKeywordSearcher(KeywordSearcher):
     def __init__(self, version_dir: Path, synonyms: list[list[str]] | None, columns: Mapping[str, Sequence]):
         """`columns`: the article table's columns (indexer/article_table.py), in the matrix's row order."""
         super().__init__(synonyms)
-        terms, parts = keyword_matrix.read_parts(version_dir)
+        terms, parts = keyword_matrix.read_parts(version_dir, len(columns["id"]))
         self.terms = terms
         self.term_ids = {term: i for i, term in enumerate(terms)}
         self.ids = list(columns["id"])

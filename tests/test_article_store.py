@@ -34,9 +34,10 @@ def test_a_version_without_a_table_gets_the_same_one_from_its_records(built_data
     old = tmp_path / version.name
     shutil.copytree(version, old)
     (old / article_table.TABLE_FILE).unlink()
-    offsets, columns = article_table.read(version)
-    old_offsets, old_columns = article_table.read(old)
-    assert old_offsets.tolist() == offsets.tolist() and old_columns == columns
+    lines, columns = article_table.read(version)
+    old_lines, old_columns = article_table.read(old)
+    assert old_lines.start.tolist() == lines.start.tolist() and old_lines.end.tolist() == lines.end.tolist()
+    assert old_columns == columns
     assert ArticleStore(old)["forskola-avgift"] == ArticleStore(version)["forskola-avgift"]
 
 

@@ -136,6 +136,29 @@ def test_the_parse_cache_rereads_only_edited_files_and_still_reports_their_probl
     assert "missad-hamtning" not in third.articles and len(third.articles) == len(first.articles) - 1
 
 
+def test_a_cache_kept_in_memory_never_keeps_what_the_loader_derived_from_other_files(content_copy):
+    """As in `kb index --watch`: references and the office's answer group follow the other files."""
+    cache = ParseCache()
+    assert load_content(content_copy, today=TODAY, cache=cache).articles[
+        "parkeringstillstand-rorelsehindrad"].related == ["felparkeringsavgift-bestrida"]
+    target = content_copy / "parkering" / "felparkeringsavgift.md"
+    saved = target.read_text(encoding="utf-8")
+    target.unlink()
+    assert load_content(content_copy, today=TODAY, cache=cache).articles[
+        "parkeringstillstand-rorelsehindrad"].related == []
+    target.write_text(saved, encoding="utf-8")
+    again = load_content(content_copy, today=TODAY, cache=cache)
+    assert again.articles["parkeringstillstand-rorelsehindrad"].related == ["felparkeringsavgift-bestrida"]
+
+    group_before = again.articles["missad-hamtning"].group
+    office = content_copy / "avfall" / "_office.yaml"
+    office.write_text(office.read_text(encoding="utf-8") + "group: Sophämtning och återvinning\n", encoding="utf-8")
+    cache.hits = cache.misses = 0
+    after = load_content(content_copy, today=TODAY, cache=cache)
+    assert cache.misses == 1   # only the office file was read again
+    assert after.articles["missad-hamtning"].group == "Sophämtning och återvinning" != group_before
+
+
 def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp_path, content_copy):
     cache = ParseCache()
     load_content(content_copy, today=TODAY, cache=cache)

@@ -61,7 +61,7 @@ def _to_legacy(version_dir) -> None:
 @pytest.mark.parametrize("include_internal", [True, False])
 def test_row_by_row_scores_equal_whole_matrix_products(searcher, encoder, include_internal):
     scorer = searcher.snapshot.sparse
-    assert isinstance(scorer.chunks.data, np.memmap)   # mapped, not read into memory
+    assert isinstance(scorer.chunks[0].data, np.memmap)   # mapped, not read into memory
     candidates = list(scorer.position)
     for text in QUERIES:
         query = encoder.query_sparse(text)
@@ -122,6 +122,14 @@ def test_gather_and_copy_rows_take_each_row_from_where_the_plan_says():
     rows.copy_rows(target, dense, sources)
     assert np.array_equal(target[sources >= 0], dense[sources[sources >= 0]]) and not target[sources < 0].any()
     assert rows.runs(np.array([4, 5, 6, 9, 10]), cut=np.array([False, True, False, False])) == [(0, 2), (2, 3), (3, 5)]
+    # The previous rows in two parts laid end to end (a delta version's base and delta): the same rows.
+    split = (previous[0][:4] - previous[0][0], {"v": previous[1]["v"][:previous[0][3]]}), \
+        (previous[0][3:] - previous[0][3], {"v": previous[1]["v"][previous[0][3]:]})
+    parted_indptr, parted = rows.gather_parts(list(split), sources, fresh)
+    assert np.array_equal(parted_indptr, indptr) and np.array_equal(parted["v"], arrays["v"])
+    parted_target = np.zeros_like(target)
+    rows.copy_rows(parted_target, [dense[:3], dense[3:]], sources)
+    assert np.array_equal(parted_target, target)
     assert rows.runs(np.array([], dtype=np.int64)) == []
 
 
@@ -135,7 +143,8 @@ def test_articles_pooled_in_blocks_are_the_articles_pooled_at_once(built_data_di
     for block in (10_000, 2):
         monkeypatch.setattr(sparse_index, "POOL_BLOCK_ARTICLES", block)
         target = tmp_path / str(block)
-        sparse_index.write(target, chunks, table.article, table.internal, n_articles)
+        sparse_index.write(target, chunks, table.article, table.internal, n_articles,
+                           sparse_index.row_norms(chunks))
         written[block] = sparse_index.load_rows(target, sparse_index.ARTICLES_DIR, "public", "all")
     assert n_articles >= 2 * 4 + 1   # several blocks, the last one short
     for whole, blocked in zip(written[10_000], written[2]):
