@@ -4,7 +4,8 @@ A fresh `kb index` spends about 2 s at 10 000 articles before it builds anything
 (interpreter, imports, model, parse cache file). The watcher pays that once, keeps
 the model and the parse cache in memory, and runs an incremental build as soon as
 a file under the content folder changes; the web service picks the new version up
-within a second. Changes are seen through inotify (watchdog), or by scanning the
+within a second. Between builds it trusts its events: only the files (and folders) they
+name are looked at again, every file at least every FULL_SCAN_S. Changes are seen through inotify (watchdog), or by scanning the
 folder (`poll=True`) where inotify does not see them, e.g. on a network share
 written by another machine.
 """
@@ -25,6 +26,9 @@ from kb.parse_cache import ParseCache, cache_file
 SETTLE_S = 0.1
 # ... but never longer than this after the first change (a folder that never stops changing still gets built).
 MAX_SETTLE_S = 5.0
+# A build in between gets the changed paths from the events and trusts the parse cache for every
+# other file; this often (and after a failed build) every file is stamped again, in case an event was lost.
+FULL_SCAN_S = 300.0
 # What counts as a change; opening and reading a file (our own build does) does not.
 CHANGE_EVENTS = {"created", "deleted", "modified", "moved", "closed"}
 
@@ -113,16 +117,25 @@ def watch(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, on
         pending: set[str] = set()
         first: float | None = time.monotonic()
         full = first_full
+        scanned = -FULL_SCAN_S   # when every file was last stamped (never yet)
         while not stop.is_set():
             if first is not None:
+                started = time.monotonic()
+                trust = pending and "." not in pending and started - scanned < FULL_SCAN_S
+                # The loader's paths start with the content folder's name (kb/loader.py).
+                cache.changed = {f"{content_dir.name}/{path}" for path in pending} if trust else None
                 try:
                     report = build_index(content_dir, data_dir, encoder, full=full, today=today(),
                                          parse_cache=cache, **build_options)
                     full = False
+                    scanned = scanned if trust else started
                 except Exception as exc:   # noqa: BLE001 - any failure: keep serving the old version, keep watching
+                    scanned = -FULL_SCAN_S   # what the failed build read is not trusted: stamp everything next time
                     on_error(exc)
                 else:
                     on_build(report, pending, time.monotonic() - first)
+                finally:
+                    cache.changed = None
             pending, first = _next_changes(changes, stop)
     finally:
         observer.stop()

@@ -406,7 +406,7 @@ def _parse_article_file(path: Path, office_key: str, rel: str):
 
 def _load_article(path: str, office_key: str, rel: str, corpus: Corpus, first_seen: dict[str, str],
                   today: dt.date, cache: ParseCache | None = None) -> None:
-    stamp = cache.stamp(path) if cache is not None else None
+    stamp = cache.stamp_of(rel, path) if cache is not None else None
     result = cache.get(rel, stamp) if cache is not None else None
     if result is None:
         result = _parse_article_file(Path(path), office_key, rel)

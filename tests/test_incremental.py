@@ -159,6 +159,22 @@ def test_a_cache_kept_in_memory_never_keeps_what_the_loader_derived_from_other_f
     assert after.articles["missad-hamtning"].group == "Sophämtning och återvinning" != group_before
 
 
+def test_a_watcher_s_build_reads_again_the_files_and_folders_it_was_told_changed(content_copy):
+    cache = ParseCache()
+    load_content(content_copy, today=TODAY, cache=cache)
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    for told, wording in ((f"{content_copy.name}/avfall", "tre arbetsdagar"),
+                          (f"{content_copy.name}/avfall/missad-hamtning.md", "fyra arbetsdagar")):
+        path.write_text(path.read_text(encoding="utf-8").replace("arbetsdagar", "X").replace(
+            "två X", wording).replace("tre X", wording), encoding="utf-8")
+        cache.changed, cache.hits, cache.misses = {told}, 0, 0
+        corpus = load_content(content_copy, today=TODAY, cache=cache)
+        assert cache.misses == 1 and wording in corpus.articles["missad-hamtning"].public_body
+    cache.changed, cache.misses = None, 0
+    assert "fyra arbetsdagar" in load_content(content_copy, today=TODAY, cache=cache).articles[
+        "missad-hamtning"].public_body and cache.misses == 0
+
+
 def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp_path, content_copy):
     cache = ParseCache()
     load_content(content_copy, today=TODAY, cache=cache)
