@@ -152,8 +152,8 @@ def open_previous(data_dir: Path, fingerprint: str, analyzer: int, chunker: int,
         return None
     first, last = chunk_table.article_rows(table.article, len(digests))
     return Previous(current, digests, {article_id: i for i, article_id in enumerate(digests)}, table, first, last,
-                    KeyRows(table.keys), vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools, article_rows,
-                    manifest.get("article_context"), vector_index, manifest)
+                    KeyRows(table.keys), vectors, manifest.get("analyzer") == analyzer, sparse_chunks, pools,
+                    article_rows, manifest.get("article_context"), vector_index, manifest)
 
 
 def _vectors(version_dir: Path, manifest: dict, has_delta: bool) -> tuple[object, list[np.ndarray]]:

@@ -4,10 +4,11 @@ A fresh `kb index` spends about 2 s at 10 000 articles before it builds anything
 (interpreter, imports, model, parse cache file). The watcher pays that once, keeps
 the model and the parse cache in memory, and runs an incremental build as soon as
 a file under the content folder changes; the web service picks the new version up
-within a second. Between builds it trusts its events: only the files (and folders) they
-name are looked at again, every file at least every FULL_SCAN_S. Changes are seen through inotify (watchdog), or by scanning the
+within a second. Changes are seen through inotify (watchdog), or by scanning the
 folder (`poll=True`) where inotify does not see them, e.g. on a network share
-written by another machine.
+written by another machine. Between builds the watcher trusts those events: only
+the files (and folders) they name are looked at again, every file at least every
+FULL_SCAN_S.
 """
 from __future__ import annotations
 

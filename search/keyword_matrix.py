@@ -67,7 +67,10 @@ class MatrixKeywordSearcher(KeywordSearcher):
         # (2.6x faster than a stable argsort, which was most of the start-up's keyword share at 100 000
         # articles). Checked, with a three-key lexsort as the fallback.
         by_term = sp.csr_matrix((values["pos"], values["terms"], indptr), shape=(n, width)).tocsc()
-        keys = (by_term.indices.astype(np.int64) << _POSITION_BITS) | by_term.data.astype(np.int64)
+        # In place: 24 M occurrences at 100 000 articles, and each temporary array is 200 MB to fill.
+        keys = by_term.indices.astype(np.int64)
+        np.left_shift(keys, _POSITION_BITS, out=keys)
+        np.bitwise_or(keys, by_term.data.astype(np.int64, copy=False), out=keys)
         starts = by_term.indptr.astype(np.int64)
         step_ok = np.diff(keys) >= 0
         step_ok[starts[1:-1][(starts[1:-1] > 0) & (starts[1:-1] < len(keys))] - 1] = True   # a new term may start lower
