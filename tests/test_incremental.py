@@ -1,5 +1,6 @@
 """Incremental builds: an edit costs one article, and the result is the index a full build would make."""
 import datetime as dt
+import gc
 import json
 import shutil
 
@@ -188,6 +189,7 @@ def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp
     assert any("review overdue" in str(i) for i in from_cache.issues)
     (tmp_path / "parsed.pickle").write_bytes(b"not a pickle")
     assert not ParseCache.load(tmp_path / "parsed.pickle").entries
+    assert gc.isenabled()   # switched off while unpickling only, also when that fails
 
 
 def test_a_damaged_current_version_means_a_full_build_not_a_wrong_one(tmp_path, content_copy, encoder):
