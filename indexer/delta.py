@@ -13,8 +13,10 @@ Chunk row r < base is row r of the base's files, row r >= base is row r - base o
 Base rows of edited or removed articles stay in the files but are dead (their article in the
 chunk table is -1), so no search returns them. The stores with a row per article (sparse pools,
 keyword matrix: `keyword_matrix.npz` linked, `delta/keyword_matrix.npz`) are numbered the same
-way, and `delta/article_rows.npy` gives each article's row there. The small tables (chunk
-table, articles, digests, vocabulary) are still written whole.
+way, and `delta/article_rows.npy` gives each article's row there. `articles.jsonl` is linked
+from the previous version (not necessarily the base) when the set of article ids is unchanged,
+with the new records in `delta/articles.jsonl` (indexer/article_table.py). The small tables
+(chunk table, article table, digests, vocabulary) are still written whole.
 
 Hard links, not copies: a version never changes once written, so two versions can share a
 file; removing an old version removes a name, not the data. When the delta grows past
