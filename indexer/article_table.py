@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.rows import line_offsets
+from indexer.rows import line_offsets, read_span
 from kb.schema import Article
 
 TEXT_FILE = "articles.jsonl"
@@ -52,9 +52,8 @@ class Lines:
 
     def read(self, version_dir: Path, row: int) -> bytes:
         """The record line of article `row` (one seek and one read)."""
-        with open(version_dir / (DELTA_TEXT_FILE if self.part[row] else TEXT_FILE), "rb") as handle:
-            handle.seek(int(self.start[row]))
-            return handle.read(int(self.end[row] - self.start[row]))
+        return read_span(version_dir / (DELTA_TEXT_FILE if self.part[row] else TEXT_FILE),
+                         int(self.start[row]), int(self.end[row]))
 
     def read_all(self, version_dir: Path) -> list[bytes]:
         """Every article's line, in article order."""

@@ -101,7 +101,11 @@ def line_offsets(lines: list[bytes]) -> np.ndarray:
 
 def read_line(path, offsets: np.ndarray, row: int) -> bytes:
     """Line `row` of a file whose line offsets are `offsets` (one seek and one read, nothing else parsed)."""
-    start, end = int(offsets[row]), int(offsets[row + 1])
+    return read_span(path, int(offsets[row]), int(offsets[row + 1]))
+
+
+def read_span(path, start: int, end: int) -> bytes:
+    """Bytes [start, end) of a file: one seek and one read."""
     with open(path, "rb") as handle:
         handle.seek(start)
         return handle.read(end - start)
