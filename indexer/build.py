@@ -289,6 +289,8 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                    vectors: np.ndarray, sparse, encoder: Encoder, backend: str, content_dir: Path,
                    previous: Previous | None) -> None:
     previous_checksums = (previous.manifest or {}).get("checksums", {}) if previous is not None else {}
+    # Read before any file is linked (a link moves the file's ctime): what may stay unhashed (versions.HASH_RECORD).
+    vouched = versions.vouched_for(previous.dir) if previous is not None else {}
     known, delta_files = {}, []
     # Per article its row in the previous version's per-article stores (pools, keyword matrix), or -1.
     article_sources = plan.pool_sources
@@ -357,7 +359,9 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
         "delta": _delta_note(layout, previous, base_articles),
         "files": ["keyword", "vectors.faiss", *chunk_files, *article_files, "content.json",
                   DIGESTS_FILE, *matrix_files, *sparse_files, *delta_files],
-    }, known)
+    }, known, vouched)
+    if previous is not None and known:
+        versions.rekey(previous.dir, vouched)   # its files just linked here stay vouched for there too
 
 
 def _delta_note(layout: _Layout, previous: Previous | None, base_articles: int = 0) -> dict | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from indexer import versions
 from indexer.build import BuildReport, build_index
 from indexer.ann.factory import BACKENDS
 from indexer.watch import watch
@@ -82,6 +83,28 @@ def _watch(settings: dict, encoder, full: bool, poll: bool, options: dict) -> No
               today=lambda: today_from(settings), first_full=full, **options)
     except KeyboardInterrupt:
         pass
+
+
+@cli.command("verify")
+@click.pass_obj
+def verify_command(settings: dict) -> None:
+    """Hash every file of the current index version and compare with its manifest (exit 1 on damage).
+
+    The server hashes only files changed since they were last hashed; this reads every byte.
+    """
+    root = versions.index_root(settings["data_dir"])
+    try:
+        name = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        raise click.ClickException(f"no index in {root}: run `kb index` first") from None
+    version_dir = root / "versions" / name
+    started = time.perf_counter()
+    if not versions.verify_version(version_dir, every_byte=True):
+        raise click.ClickException(f"index version {name} is incomplete or damaged: run `kb index --full`")
+    files = versions.read_manifest(version_dir)["checksums"]
+    size = sum(entry[0] for entry in files.values())
+    click.echo(f"index version {name}: {len(files)} files, {size / 1e6:.0f} MB intact "
+               f"({time.perf_counter() - started:.1f} s)")
 
 
 @cli.group("model")

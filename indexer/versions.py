@@ -60,36 +60,80 @@ def read_manifest(version_dir: Path) -> dict | None:
     return manifest
 
 
-def verify_version(version_dir: Path) -> bool:
-    """True when the version is complete and every file still has the SHA-256 recorded at build time."""
+def verify_version(version_dir: Path, every_byte: bool = False) -> bool:
+    """True when the version is complete and every file still has the SHA-256 recorded at build time.
+
+    A file is hashed unless the version's hash record (HASH_RECORD) shows it unchanged since it was
+    hashed; `every_byte` hashes every file regardless.
+    """
     manifest = read_manifest(version_dir)
     if manifest is None:
         return False
     checksums = manifest.get("checksums", {})
+    record = {} if every_byte else read_hash_record(version_dir)
     try:
+        keys = {name: _stat_key(version_dir / name) for name in checksums}
+        todo = [name for name, (_size, digest) in checksums.items() if record.get(name) != [keys[name], digest]]
         # Two threads, as the build hashes: start-up and every switch of version wait for this.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            found = list(pool.map(_sha256, [version_dir / name for name in checksums]))
+            found = dict(zip(todo, pool.map(_hash_file, [version_dir / name for name in todo])))
     except OSError:
         return False
-    return found == [digest for _size, digest in checksums.values()]
+    if any(found[name] != checksums[name][1] for name in todo):
+        return False
+    if todo:
+        _write_hash_record(version_dir, {name: [keys[name], digest] for name, (_size, digest) in checksums.items()})
+    return True
 
 
-# (device, inode, size, mtime, ctime) → SHA-256 of linked files this process hashed. A delta version
-# links most of its bytes from the version before (indexer/delta.py): the server switching to it need
-# not hash those 3.5 GB (at 100 000 articles) again. Files with one name are always hashed.
-_HASHED: dict[tuple[int, ...], str] = {}
+# Per version, hashes.json: for each file, the stat key it had when hashed and its SHA-256. Hashing
+# every byte of a 100 000-article version (3.5 GB) takes 1.5 s, and each process serving it did so
+# at start-up and at every switch. A file written to through the file system since it was hashed
+# has a new ctime (which the kernel sets and utime cannot set back), so a file whose key is unchanged
+# holds the bytes that were hashed; it is not hashed again. The build writes the record with the
+# manifest; a file linked from the previous version keeps that version's entry if it held before the
+# link, and pruning rewrites the kept versions' records (a link or an unlink moves only the ctime);
+# whatever the record does not vouch for is hashed and then recorded. `kb verify` hashes everything regardless. Not part of the manifest: a damaged or missing record costs only time.
+HASH_RECORD = "hashes.json"
 
 
-def _sha256(path: Path) -> str:
+def read_hash_record(version_dir: Path) -> dict[str, list]:
+    """The version's hash record: {file: [stat key, sha256]}, empty when missing or unreadable."""
+    try:
+        record = json.loads((version_dir / HASH_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_hash_record(version_dir: Path, record: dict[str, list]) -> None:
+    tmp = version_dir / f"{HASH_RECORD}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, version_dir / HASH_RECORD)
+    except OSError:   # a read-only data folder: verified all the same, only not remembered
+        tmp.unlink(missing_ok=True)
+
+
+def vouched_for(version_dir: Path) -> dict[str, list]:
+    """The entries of a version's hash record that still hold (the file's stat key unchanged)."""
+    held = {}
+    for name, entry in read_hash_record(version_dir).items():
+        try:
+            if isinstance(entry, list) and len(entry) == 2 and entry[0] == _stat_key(version_dir / name):
+                held[name] = entry
+        except OSError:
+            continue
+    return held
+
+
+def _stat_key(path: Path) -> str:
     st = os.stat(path)
-    if st.st_nlink < 2:
-        return _hash_file(path)
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    found = _HASHED.get(key)
-    if found is None:
-        found = _HASHED[key] = _hash_file(path)
-    return found
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _same_but_ctime(key: str, other: str) -> bool:
+    return key.rsplit(":", 1)[0] == other.rsplit(":", 1)[0]
 
 
 def _hash_file(path: Path) -> str:
@@ -100,12 +144,11 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _checksums(version_dir: Path, names: list[str], known: dict[str, list] | None = None) -> dict[str, list]:
+def _checksums(version_dir: Path, names: list[str], known: dict[str, list]) -> dict[str, list]:
     """[size, sha256] of every file under the listed files and folders, by path relative to the version.
 
     `known`: checksums of files linked from another version (indexer/delta.py), taken as they are.
     """
-    known = known or {}
     paths: list[Path] = []
     for name in names:
         top = version_dir / name
@@ -115,18 +158,46 @@ def _checksums(version_dir: Path, names: list[str], known: dict[str, list] | Non
     # hashlib lets go of the GIL on large blocks: two threads hash two files at once
     # (0.32 -> 0.17 s for the 450 MB of a 10 000-article version).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = dict(zip(todo, pool.map(_sha256, todo)))
+        digests = dict(zip(todo, pool.map(_hash_file, todo)))
     return {name: list(known[name]) if name in known else [path.stat().st_size, digests[path]]
             for path, name in zip(paths, relative)}
 
 
-def write_manifest(version_dir: Path, manifest: dict, known: dict[str, list] | None = None) -> None:
-    """Write the manifest last, atomically: it is what makes the version valid (checksums of its files added)."""
-    manifest = dict(manifest, checksums=_checksums(version_dir, manifest.get("files", []), known))
+def write_manifest(version_dir: Path, manifest: dict, known: dict[str, list] | None = None,
+                   vouched: dict[str, list] | None = None) -> None:
+    """Write the manifest last, atomically: it is what makes the version valid (checksums of its files added).
+
+    `known`: [size, sha256] of the files hard-linked from the previous version, not hashed again;
+    `vouched`: that version's hash record as it held before the links (`vouched_for`). Then the
+    version's own hash record: what this build hashed, and the linked files `vouched` holds.
+    """
+    known = known or {}
+    checksums = _checksums(version_dir, manifest.get("files", []), known)
+    manifest = dict(manifest, checksums=checksums)
     tmp = version_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     _fsync(tmp)
     os.replace(tmp, version_dir / MANIFEST)
+    linked = {name: entry for name, entry in (vouched or {}).items() if name in known and entry[1] == known[name][1]}
+    record = _rekeyed(version_dir, linked)
+    for name, (_size, digest) in checksums.items():
+        if name not in known:
+            record[name] = [_stat_key(version_dir / name), digest]
+    _write_hash_record(version_dir, record)
+
+
+def _rekeyed(version_dir: Path, held: dict[str, list]) -> dict[str, list]:
+    """The entries of `held` (read before this process linked or unlinked names of their files) whose
+    file has changed only its ctime since, under the file's current stat key."""
+    record = {}
+    for name, (key, digest) in held.items():
+        try:
+            now = _stat_key(version_dir / name)
+        except OSError:
+            continue
+        if _same_but_ctime(key, now):   # the same inode, size and mtime: only a link or unlink moved its ctime
+            record[name] = [now, digest]
+    return record
 
 
 def _fsync(path: Path) -> None:
@@ -201,11 +272,27 @@ def prune(data_dir: str | Path, keep: int, protect: Path | None = None) -> None:
     keep_set = set(valid[-max(1, keep):])
     if protect is not None:
         keep_set.add(protect)
+    # Removing a name of a file that a kept version links moves the file's ctime: their hash records
+    # are read before and written again after, so the bytes still need no hashing (HASH_RECORD).
+    held = {path: vouched_for(path) for path in keep_set}
+    removed = False
     for path in folder.iterdir():
         if path in keep_set or not path.is_dir():
             continue
         if path in valid or read_manifest(path) is None:
             shutil.rmtree(path, ignore_errors=True)
+            removed = True
+    for path, entries in held.items():
+        if removed and entries:
+            rekey(path, entries)
+
+
+def rekey(version_dir: Path, held: dict[str, list]) -> None:
+    """Write the version's hash record again after this process linked or unlinked names of its files.
+
+    `held`: `vouched_for(version_dir)` as read before; entries whose file changed only its ctime stay.
+    """
+    _write_hash_record(version_dir, _rekeyed(version_dir, held))
 
 
 @contextmanager

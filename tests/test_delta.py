@@ -149,27 +149,35 @@ def test_the_rule_for_writing_a_delta():
     assert not delta.worth_it(delta.MIN_BASE_CHUNKS - 1, 1, 1)   # small: writing it whole is cheap
 
 
-def test_switching_to_a_delta_hashes_only_what_it_wrote(tmp_path, content_copy, encoder, small_base, monkeypatch):
-    """The server verifies every file before it serves a version; linked files it has hashed already are not."""
+def test_a_delta_version_is_served_without_hashing_what_the_base_had_hashed(tmp_path, content_copy, encoder,
+                                                                           small_base, monkeypatch):
+    """The server verifies every file before it serves a version: the build's hash record covers linked files too."""
     data = tmp_path / "data"
     build_index(content_copy, data, encoder, today=TODAY)
     base = versions.current_version(data)
     _edit_again(content_copy)
     build_index(content_copy, data, encoder, today=TODAY)
-    new = versions.current_version(data)
-    assert versions.verify_version(base)
+    new = versions.current_unverified(data)
     hashed = []
     real = versions._hash_file
     monkeypatch.setattr(versions, "_hash_file", lambda path: hashed.append(path) or real(path))
-    assert versions.verify_version(new)
-    checksums = versions.read_manifest(new)["checksums"]
-    linked = {name for name in checksums if os.stat(new / name).st_nlink > 1}
-    assert LINKED[0] in linked and {p.relative_to(new).as_posix() for p in hashed} == set(checksums) - linked
-    # A linked file changed in place is hashed again, and the damage found.
-    with open(new / "vectors.faiss", "r+b") as handle:
+    assert versions.verify_version(new) and hashed == []
+    # A delta of that delta, the base pruned (an unlink moves the shared files' ctime, as a link does).
+    _edit_corpus(content_copy)
+    build_index(content_copy, data, encoder, today=TODAY, keep=2)
+    third = versions.current_unverified(data)
+    hashed.clear()   # what the build hashed: the files it wrote
+    assert not base.exists() and versions.read_manifest(third)["delta"]["base_version"] == base.name
+    assert versions.verify_version(third) and versions.verify_version(new) and hashed == []
+    checksums = versions.read_manifest(third)["checksums"]
+    linked = {name for name in checksums if os.stat(third / name).st_nlink > 1}
+    assert set(LINKED) <= linked
+    # A linked file changed in place is hashed again, and the damage found (in both versions sharing it).
+    with open(third / "vectors.faiss", "r+b") as handle:
         handle.seek(100)
         byte = handle.read(1)
         handle.seek(100)
         handle.write(bytes([byte[0] ^ 0xFF]))
-    os.utime(new / "vectors.faiss", ns=(1, 1))   # even with its time set back
+    os.utime(third / "vectors.faiss", ns=(1, 1))   # even with its time set back
+    assert not versions.verify_version(third) and [path.name for path in hashed] == ["vectors.faiss"]
     assert not versions.verify_version(new)

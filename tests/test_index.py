@@ -1,5 +1,6 @@
 """Index versions: incremental builds, atomic switch, fallback, refusing a foreign model."""
 import json
+import os
 import shutil
 
 import pytest
@@ -51,6 +52,54 @@ def test_corrupt_current_version_falls_back_to_last_good(tmp_path, content_copy,
     (newest / "articles.jsonl").unlink()  # e.g. a disk problem
     assert versions.current_version(tmp_path) == good
     assert Searcher(tmp_path, encoder, today=TODAY).snapshot.version == good.name
+
+
+def _flip_byte(path, at=10):
+    with open(path, "r+b") as handle:
+        handle.seek(at)
+        byte = handle.read(1)
+        handle.seek(at)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_files_are_hashed_once_and_again_when_changed_since(tmp_path, content_copy, encoder, monkeypatch):
+    """Start-up trusts the build's hash record for files unchanged since; anything else is hashed before serving."""
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_unverified(tmp_path)
+    files = versions.read_manifest(current)["checksums"]
+    hashed = []
+    real = versions._hash_file
+    monkeypatch.setattr(versions, "_hash_file", lambda path: hashed.append(path.name) or real(path))
+    assert versions.verify_version(current) and hashed == []
+    stat = (current / "chunks.jsonl").stat()
+    _flip_byte(current / "chunks.jsonl")
+    os.utime(current / "chunks.jsonl", ns=(stat.st_atime_ns, stat.st_mtime_ns))   # even with its time set back
+    assert not versions.verify_version(current) and hashed == ["chunks.jsonl"]
+    _flip_byte(current / "chunks.jsonl")   # mended: hashed once more, then trusted again
+    hashed.clear()
+    assert versions.verify_version(current) and hashed == ["chunks.jsonl"]
+    hashed.clear()
+    assert versions.verify_version(current) and hashed == []
+    # A damaged or missing record costs time, never a wrong answer.
+    (current / versions.HASH_RECORD).write_text("{not json")
+    assert versions.verify_version(current) and len(hashed) == len(files)
+    hashed.clear()
+    assert versions.verify_version(current, every_byte=True) and len(hashed) == len(files)
+
+
+def test_kb_verify_reads_every_byte(tmp_path, content_copy, encoder, runner, kb_cli):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    current = versions.current_version(tmp_path)
+    result = runner.invoke(kb_cli, ["--data-dir", str(tmp_path), "verify"])
+    assert result.exit_code == 0 and "intact" in result.output, result.output
+    stat = (current / "vectors.faiss").stat()
+    _flip_byte(current / "vectors.faiss", 200)
+    # Set back to the recorded mtime: only the ctime (which nothing can set back) tells the change.
+    os.utime(current / "vectors.faiss", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    result = runner.invoke(kb_cli, ["--data-dir", str(tmp_path), "verify"])
+    assert result.exit_code == 1 and "damaged" in result.output, result.output
+    missing = runner.invoke(kb_cli, ["--data-dir", str(tmp_path / "none"), "verify"])
+    assert missing.exit_code == 1 and "run `kb index` first" in missing.output
 
 
 def test_half_written_version_is_ignored_and_cleaned(tmp_path, content_copy, encoder):
