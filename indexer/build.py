@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import article_table, chunk_table, delta, keyword_matrix, rows, sparse_index, versions
+from indexer import article_table, chunk_table, delta, keyword_columns, keyword_matrix, rows, sparse_index, versions
 from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_article
@@ -314,6 +314,10 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
                                  previous_checksums)
         delta_files = [chunk_table.TEXT_FILE, delta.DELTA_DIR]
         (version_dir / delta.DELTA_DIR).mkdir(exist_ok=True)
+        if (version_dir / keyword_columns.COLUMNS_DIR).is_dir():
+            matrix_files.append(keyword_columns.COLUMNS_DIR)
+    else:
+        matrix_files += keyword_columns.write(version_dir, len(articles))
     ann = create_ann(backend, encoder.dimension)
     ann.build(vectors)
     ann.save(version_dir / delta.DELTA_DIR / "vectors.faiss" if layout.base else version_dir / "vectors.faiss")

@@ -13,7 +13,8 @@ Chunk row r < base is row r of the base's files, row r >= base is row r - base o
 Base rows of edited or removed articles stay in the files but are dead (their article in the
 chunk table is -1), so no search returns them. The stores with a row per article (sparse pools,
 keyword matrix: `keyword_matrix.npz` linked, `delta/keyword_matrix.npz`) are numbered the same
-way, and `delta/article_rows.npy` gives each article's row there. `articles.jsonl` is linked
+way, and `delta/article_rows.npy` gives each article's row there (the base's term-major keyword
+arrays, `keyword_columns/`, are linked too, numbered by base row). `articles.jsonl` is linked
 from the previous version (not necessarily the base) when the set of article ids is unchanged,
 with the new records in `delta/articles.jsonl` (indexer/article_table.py). The small tables
 (chunk table, article table, digests, vocabulary) are still written whole.
@@ -38,6 +39,7 @@ BASE_VECTORS = "vectors.faiss"
 BASE_TEXT = "chunks.jsonl"
 BASE_MATRIX = "keyword_matrix.npz"
 BASE_SPARSE = ("sparse_chunks/chunks", "sparse_articles/public", "sparse_articles/all")
+BASE_COLUMNS = "keyword_columns"   # the matrix term by term (indexer/keyword_columns.py), when the base has it
 # A delta version is built only over a base this large (in chunks): below it a whole build after an
 # edit takes well under a second, and one layout is simpler to read.
 MIN_BASE_CHUNKS = 20_000
@@ -54,8 +56,9 @@ def worth_it(base_rows: int, delta_rows: int, dead_rows: int) -> bool:
 def base_files(version_dir: Path, sparse: bool) -> list[str]:
     """The files of a base's rows (relative to the version folder), in the order they are linked."""
     names = [BASE_VECTORS, BASE_TEXT, BASE_MATRIX]
-    if sparse:
-        for folder in BASE_SPARSE:
+    folders = (BASE_COLUMNS, *BASE_SPARSE) if sparse else (BASE_COLUMNS,)
+    for folder in folders:
+        if (version_dir / folder).is_dir():
             names += sorted(f"{folder}/{p.name}" for p in (version_dir / folder).iterdir() if p.is_file())
     return names
 

@@ -8,7 +8,8 @@ analyser's tokens, so the terms are Whoosh's); for the body also each term's
 positions, for phrase proximity. Rows are per article, so a build after an edit
 copies the rows of unchanged articles (indexer/rows.py) and analyses one.
 A delta version (indexer/delta.py) shares the base's matrix file and writes the rows of
-the other articles to delta/keyword_matrix.npz; readers put them in article order.
+the other articles to delta/keyword_matrix.npz; readers put them in article order. What
+search reads is the same matrix term by term (indexer/keyword_columns.py).
 """
 from __future__ import annotations
 

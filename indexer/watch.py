@@ -8,7 +8,8 @@ within a second. Changes are seen through inotify (watchdog), or by scanning the
 folder (`poll=True`) where inotify does not see them, e.g. on a network share
 written by another machine. Between builds the watcher trusts those events: only
 the files (and folders) they name are looked at again, every file at least every
-FULL_SCAN_S.
+FULL_SCAN_S; an edit of article files is patched into the last loaded corpus
+(kb/loader.py) rather than loading the whole folder from the cache.
 """
 from __future__ import annotations
 

@@ -43,6 +43,8 @@ class ParseCache:
         self.grouped: dict[str, tuple] = {}
         # Set by `kb index --watch` for one build: the paths it was told changed (files or folders).
         self.changed: set[str] | None = None
+        # The last corpus loaded with this cache (in memory only): patched when `changed` allows (kb/loader.py).
+        self.corpus = None
 
     def stamp_of(self, rel: str, path: str) -> tuple[int, int, int] | None:
         """The file's stamp; during a watcher's build, the cached one of a file it was not told changed.

@@ -1,5 +1,8 @@
 """Keyword backend "matrix": Whoosh's BM25F, computed with numpy over the version's keyword matrix.
 
+It reads the matrix term by term (indexer/keyword_columns.py): memory-mapped arrays of a whole
+version, or a delta version's base arrays and its own rows, each part's rows mapped to articles.
+
 The terms, counts and positions are those Whoosh indexes (indexer/keyword_matrix.py
 runs the same analyser on the same fields), and the formula is Whoosh's own:
 idf = ln(N / (df + 1)) + 1, field lengths rounded to Whoosh's one-byte lengths,
@@ -13,17 +16,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse as sp
 from whoosh.util.numeric import _length_byte_cache
 
-from indexer import keyword_matrix
+from indexer import keyword_columns
 from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS, group_key
 from search import keyword
 from search.keyword import KeywordQuery, KeywordSearcher
 
 # Whoosh stores a field length as one byte: lengths are rounded up to the next of 256 steps.
 _LENGTH_STEPS = np.frombuffer(array("i", _length_byte_cache).tobytes(), dtype=np.int32)
-_POSITION_BITS = 32
 
 
 def whoosh_lengths(lengths: np.ndarray) -> np.ndarray:
@@ -33,89 +34,115 @@ def whoosh_lengths(lengths: np.ndarray) -> np.ndarray:
 
 
 class MatrixKeywordSearcher(KeywordSearcher):
-    """BM25F over term-major arrays of one index version; read-only, so threads share it."""
+    """BM25F over the term-major arrays of one index version; read-only, so threads share it.
+
+    Scores are kept per row: in a whole version row r is article r; in a delta version the base's
+    rows come first, then the delta's, and the rows of edited or removed articles are dead (they
+    count in no statistic and are never returned). Each part's posting lists are sorted and the
+    delta's rows follow the base's, so a term's rows over both parts stay sorted without a sort.
+    """
 
     name = "matrix"
 
     def __init__(self, version_dir: Path, synonyms: list[list[str]] | None, columns: Mapping[str, Sequence]):
-        """`columns`: the article table's columns (indexer/article_table.py), in the matrix's row order."""
+        """`columns`: the article table's columns (indexer/article_table.py), in article order."""
         super().__init__(synonyms)
-        terms, parts = keyword_matrix.read_parts(version_dir, len(columns["id"]))
+        self.ids = list(columns["id"])
+        n = self.count = len(self.ids)
+        terms, self.parts, self.row_article = keyword_columns.read(version_dir, n)
         self.terms = terms
         self.term_ids = {term: i for i, term in enumerate(terms)}
-        self.ids = list(columns["id"])
-        n, width = len(self.ids), len(terms)
-        self.count = n
-        self.columns, self.lengths, self.average, self.df = {}, {}, {}, {}
+        self.rows = sum(part.rows for part in self.parts)
+        self.dead = None if self.row_article is None else self.row_article < 0
+        self.lengths, self.average = {}, {}
         for name in ALL_FIELDS:
-            indptr, values = parts[name]
-            rows = sp.csr_matrix((values["tf"].astype(np.float64), values["terms"], indptr), shape=(n, width))
-            exact = np.asarray(rows.sum(axis=1)).ravel()
-            self.columns[name] = rows.tocsc()
+            exact = np.concatenate([np.asarray(part.arrays[f"{name}_lengths"], dtype=np.int64) for part in self.parts])
+            if self.dead is not None:
+                exact[self.dead] = 0
             self.lengths[name] = whoosh_lengths(exact)
             self.average[name] = (exact.sum() / n if n else 0.0) or 1.0
-            self.df[name] = np.diff(self.columns[name].indptr)
-        self._positions(parts["positions"], n, width)
-        self.attributes = {name: np.asarray(columns[name], dtype=object) for name in ("audience", "office", "language")}
-        self.attributes["group"] = np.array([group_key(group or "") for group in columns["group"]], dtype=object)
+        attributes = {name: np.asarray(columns[name], dtype=object) for name in ("audience", "office", "language")}
+        attributes["group"] = np.array([group_key(group or "") for group in columns["group"]], dtype=object)
+        if self.row_article is not None:   # by row; a dead row's values are never looked at
+            attributes = {name: values[np.maximum(self.row_article, 0)] for name, values in attributes.items()}
+        self.attributes = attributes
 
-    def _positions(self, part, n: int, width: int) -> None:
-        """Per body term, its occurrences as sorted keys doc << 32 | position (for phrase proximity)."""
-        indptr, values = part
-        # Rows hold each article's tokens in text order, and scipy's CSR -> CSC conversion is a stable
-        # counting sort by term: each term's occurrences come out in (doc, position) order, in O(n)
-        # (2.6x faster than a stable argsort, which was most of the start-up's keyword share at 100 000
-        # articles). Checked, with a three-key lexsort as the fallback.
-        by_term = sp.csr_matrix((values["pos"], values["terms"], indptr), shape=(n, width)).tocsc()
-        # In place: 24 M occurrences at 100 000 articles, and each temporary array is 200 MB to fill.
-        keys = by_term.indices.astype(np.int64)
-        np.left_shift(keys, _POSITION_BITS, out=keys)
-        np.bitwise_or(keys, by_term.data.astype(np.int64, copy=False), out=keys)
-        starts = by_term.indptr.astype(np.int64)
-        step_ok = np.diff(keys) >= 0
-        step_ok[starts[1:-1][(starts[1:-1] > 0) & (starts[1:-1] < len(keys))] - 1] = True   # a new term may start lower
-        if not step_ok.all():
-            docs = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-            order = np.lexsort((values["pos"], docs, values["terms"]))
-            keys = (docs[order] << _POSITION_BITS) | values["pos"][order].astype(np.int64)
-        self.occurrence_keys = keys
-        self.occurrence_starts = starts
+    def _postings(self, field_name: str, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, counts) of a term in a field over every part, rows ascending (dead rows included)."""
+        found = []
+        for part in self.parts:
+            if term_id >= part.terms:
+                continue
+            indptr = part.arrays[f"{field_name}_indptr"]
+            a, b = int(indptr[term_id]), int(indptr[term_id + 1])
+            if a < b:
+                rows = part.arrays[f"{field_name}_docs"][a:b].astype(np.int64)
+                if part.offset:
+                    rows += part.offset
+                found.append((rows, part.arrays[f"{field_name}_tf"][a:b]))
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
+        return np.concatenate([rows for rows, _ in found]), np.concatenate([tf for _, tf in found])
+
+    def _live(self, rows: np.ndarray) -> int:
+        """How many of these rows are live articles."""
+        return len(rows) if self.dead is None else len(rows) - int(np.count_nonzero(self.dead[rows]))
 
     def doc_frequency(self, field_name: str, term: str) -> int:
         """How many articles have this analysed term in this field."""
         term_id = self.term_ids.get(term)
-        return 0 if term_id is None else int(self.df[field_name][term_id])
+        if term_id is None:
+            return 0
+        if self.dead is None:   # a whole version: the length of the term's span
+            indptr = self.parts[0].arrays[f"{field_name}_indptr"]
+            return int(indptr[term_id + 1] - indptr[term_id])
+        return self._live(self._postings(field_name, term_id)[0])
 
     def lexicon(self, field_name: str):
-        """Every analysed term of a field."""
-        return [self.terms[i] for i in np.flatnonzero(self.df[field_name])]
+        """Every analysed term of a field (in a delta version, also the terms of its base's edited articles,
+        as Whoosh keeps the terms of deleted documents until a merge)."""
+        held = np.zeros(len(self.terms), dtype=bool)
+        for part in self.parts:
+            held[:part.terms] |= np.diff(part.arrays[f"{field_name}_indptr"]) > 0
+        return [self.terms[i] for i in np.flatnonzero(held)]
 
     def _field_scores(self, field_name: str, term_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(docs, BM25 of the term in this field) for the docs that contain it."""
-        matrix = self.columns[field_name]
-        a, b = matrix.indptr[term_id], matrix.indptr[term_id + 1]
-        docs, tf = matrix.indices[a:b], matrix.data[a:b]
-        idf = np.log(self.count / (b - a + 1)) + 1
+        """(rows, BM25 of the term in this field) for the rows that contain it (ascending)."""
+        docs, tf = self._postings(field_name, term_id)
+        tf = tf.astype(np.float64)
+        idf = np.log(self.count / (self._live(docs) + 1)) + 1
         k1, b_ = keyword.BM25_K1, keyword.BM25_B
         norm = k1 * ((1 - b_) + b_ * self.lengths[field_name][docs] / self.average[field_name])
         return docs, idf * (tf * (k1 + 1)) / (tf + norm)
 
     def _phrase_docs(self, first: int, second: int) -> np.ndarray:
-        """Docs where `second` follows `first` in the body within PHRASE_SLOP positions."""
-        a = self.occurrence_keys[self.occurrence_starts[first]:self.occurrence_starts[first + 1]]
-        b = self.occurrence_keys[self.occurrence_starts[second]:self.occurrence_starts[second + 1]]
+        """Rows where `second` follows `first` in the body within PHRASE_SLOP positions."""
+        # Keys row << 32 | position: a match never crosses into the next row.
+        a = self._occurrences(first)
+        b = self._occurrences(second)
         if not len(a) or not len(b):
             return np.zeros(0, dtype=np.int64)
         following = np.searchsorted(b, a + 1, side="left")
         inside = following < len(b)
         near = np.zeros(len(a), dtype=bool)
         near[inside] = b[following[inside]] <= a[inside] + keyword.PHRASE_SLOP
-        # The key's high bits are the doc: a match never crosses into the next document.
-        return np.unique(a[near] >> _POSITION_BITS)
+        return np.unique(a[near] >> keyword_columns.POSITION_BITS)
+
+    def _occurrences(self, term_id: int) -> np.ndarray:
+        """The term's body occurrences as sorted keys row << 32 | position."""
+        found = []
+        for part in self.parts:
+            if term_id < part.terms:
+                starts = part.arrays["positions_starts"]
+                keys = part.arrays["positions_keys"][starts[term_id]:starts[term_id + 1]]
+                found.append(keys + (part.offset << keyword_columns.POSITION_BITS) if part.offset else keys)
+        return np.asarray(found[0]) if len(found) == 1 else np.concatenate(found)
 
     def execute(self, query: KeywordQuery, k: int) -> list[tuple[str, float]]:
         """Top-k (article id, score): the same sum of clause scores Whoosh's Or computes."""
-        scores = np.zeros(self.count)
+        scores = np.zeros(self.rows)
         for term, weight in query.weighted.items():
             term_id = self.term_ids.get(term)
             if term_id is None:
@@ -134,6 +161,8 @@ class MatrixKeywordSearcher(KeywordSearcher):
                     at = np.searchsorted(term_docs, docs)
                     scores[docs] += keyword.PHRASE_BOOST * part[at]
         matched = scores > 0
+        if self.dead is not None:
+            matched &= ~self.dead
         for name, value in query.filters.items():
             matched &= self.attributes[name] == value
         docs = np.flatnonzero(matched)
@@ -141,5 +170,6 @@ class MatrixKeywordSearcher(KeywordSearcher):
             # Keep every doc tied with the k-th score, so that ties are broken by index order below.
             kth = np.partition(scores[docs], len(docs) - k)[len(docs) - k]
             docs = docs[scores[docs] >= kth]
-        docs = docs[np.lexsort((docs, -scores[docs]))]   # ties in index order, as Whoosh
-        return [(self.ids[d], float(scores[d])) for d in docs[:k]]
+        articles = docs if self.row_article is None else self.row_article[docs]
+        order = np.lexsort((articles, -scores[docs]))   # ties in article order, as Whoosh
+        return [(self.ids[a], float(scores[d])) for a, d in zip(articles[order][:k].tolist(), docs[order][:k].tolist())]

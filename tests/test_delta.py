@@ -12,7 +12,8 @@ from search.searcher import Searcher
 from tests.conftest import TODAY
 from tests.test_incremental import QUERIES, _edit_corpus
 
-LINKED = ("vectors.faiss", "chunks.jsonl", "keyword_matrix.npz", "sparse_chunks/chunks/data.npy",
+LINKED = ("vectors.faiss", "chunks.jsonl", "keyword_matrix.npz", "keyword_columns/body_docs.npy",
+          "keyword_columns/positions_keys.npy", "sparse_chunks/chunks/data.npy",
           "sparse_articles/public/data.npy", "sparse_articles/all/indptr.npy")
 
 

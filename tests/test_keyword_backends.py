@@ -1,12 +1,12 @@
 """One contract for every keyword backend: the same query plan gives the same answers and scores."""
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from indexer import article_table, keyword_matrix, versions
+from indexer import article_table, keyword_columns, keyword_matrix, versions
 from search.keyword import KEYWORD_BACKENDS, open_keyword
-from search.keyword_matrix import MatrixKeywordSearcher
 from tests.conftest import ROOT
 
 EVAL_QUERIES = [json.loads(line)["query"] for line in (ROOT / "tests" / "eval" / "queries.jsonl").open(encoding="utf-8")]
@@ -58,9 +58,9 @@ def test_an_unknown_backend_is_a_clear_error(version):
         _open(version, "lucene")
 
 
-def _occurrences(searcher, width):
+def _occurrences(starts, keys, width):
     """(term, doc, position) of every body occurrence, as the matrix backend holds them for phrases."""
-    keys, starts = searcher.occurrence_keys.tolist(), searcher.occurrence_starts
+    keys = np.asarray(keys).tolist()
     return [(term, key >> 32, key & 0xFFFFFFFF) for term in range(width) for key in keys[starts[term]:starts[term + 1]]]
 
 
@@ -73,10 +73,23 @@ def test_phrase_positions_are_every_occurrence_grouped_by_term_in_document_order
     """What phrase matching reads: per term its (doc, position) pairs sorted, none lost, none invented."""
     terms, parts = keyword_matrix.read_parts(version)
     indptr, values = parts["positions"]
-    assert _occurrences(_open(version, "matrix"), len(terms)) == _expected(indptr, values)
+    (stored,) = keyword_columns.read(version, len(indptr) - 1)[1]   # what the build wrote, memory-mapped
+    assert _occurrences(stored.arrays["positions_starts"], stored.arrays["positions_keys"], len(terms)) \
+        == _expected(indptr, values)
     # Rows whose positions are not in text order (never written so, but readable) take the slower sort.
     reversed_values = {"terms": np.concatenate([values["terms"][a:b][::-1] for a, b in zip(indptr[:-1], indptr[1:])]),
                        "pos": np.concatenate([values["pos"][a:b][::-1] for a, b in zip(indptr[:-1], indptr[1:])])}
-    bare = object.__new__(MatrixKeywordSearcher)
-    bare._positions((indptr, reversed_values), len(indptr) - 1, len(terms))
-    assert _occurrences(bare, len(terms)) == _expected(indptr, reversed_values)
+    starts, keys = keyword_columns.occurrence_keys((indptr, reversed_values), len(indptr) - 1, len(terms))
+    assert _occurrences(starts, keys, len(terms)) == _expected(indptr, reversed_values)
+
+
+def test_a_version_from_before_the_term_major_arrays_answers_the_same(version, tmp_path):
+    """Older versions have only the rows per article: the searcher turns them at load, to the same answers."""
+    older = tmp_path / version.name
+    shutil.copytree(version, older, ignore=shutil.ignore_patterns(keyword_columns.COLUMNS_DIR))
+    stored, turned = _open(version, "matrix"), _open(older, "matrix")
+    assert isinstance(stored.parts[0].arrays["body_docs"], np.memmap)
+    assert not isinstance(turned.parts[0].arrays["body_docs"], np.memmap)
+    for query in EVAL_QUERIES[:60]:
+        assert turned.search(query, k=10, include_internal=True).hits == stored.search(query, k=10,
+                                                                                      include_internal=True).hits

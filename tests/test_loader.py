@@ -1,7 +1,11 @@
 """The content model: what an editor's mistakes look like, and that the rest still loads."""
+import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from kb.loader import load_content
+from kb.parse_cache import ParseCache
 from tests.conftest import FIXTURE_CONTENT, TODAY
 
 
@@ -106,3 +110,66 @@ def test_lint_command_prints_path_line_and_exits_nonzero(runner, kb_cli, content
     bad = runner.invoke(kb_cli, ["--content-dir", str(content_copy), "lint"])
     assert bad.exit_code == 1
     assert "content/avfall/trasig.md:2: invalid id 'Trasig Id'" in bad.output
+
+
+def _load_after(content, cache, changed: set[str], today=TODAY):
+    """A load as `kb index --watch` runs it: told which paths changed; (corpus, was it a whole load?)."""
+    cache.hits = cache.misses = 0
+    cache.changed = {f"{content.name}/{path}" for path in changed}
+    try:
+        corpus = load_content(content, today=today, cache=cache)
+    finally:
+        cache.changed = None
+    return corpus, cache.hits > 0   # a whole load takes every unchanged file from the cache
+
+
+def test_an_edit_patches_the_loaded_corpus_into_what_a_whole_load_gives(content_copy):
+    cache = ParseCache()
+    load_content(content_copy, today=TODAY, cache=cache)
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    text = path.read_text(encoding="utf-8")
+    # Edited: a new body, a dangling related id (an error, and dropped) and an overdue review (a warning).
+    path.write_text(text.replace("office: avfall\n", "office: avfall\nrelated: [finns-inte, grovsopor-lamna]\n"
+                                 "reviewed: 2020-01-01\n").replace("två arbetsdagar", "tre arbetsdagar"),
+                    encoding="utf-8")
+    patched, whole = _load_after(content_copy, cache, {"avfall/missad-hamtning.md"})
+    assert not whole
+    fresh = load_content(content_copy, today=TODAY)
+    assert list(patched.articles) == list(fresh.articles) and patched.articles == fresh.articles
+    assert patched.issues == fresh.issues
+    assert patched.articles["missad-hamtning"].related == ["grovsopor-lamna"]
+    assert "related id 'finns-inte' does not exist" in "\n".join(messages(patched))
+    # Mended again: the issues go with it, and the cache still gives a whole load the file's own references.
+    path.write_text(text, encoding="utf-8")
+    patched, whole = _load_after(content_copy, cache, {"avfall/missad-hamtning.md"})
+    assert not whole and patched.issues == load_content(content_copy, today=TODAY).issues
+    assert cache.entries["content/avfall/missad-hamtning.md"][1][0].related == []
+
+
+@pytest.mark.parametrize("change", ["id", "removed", "added", "broken", "office", "folder", "day"])
+def test_what_an_edit_cannot_patch_loads_the_whole_folder(content_copy, change):
+    cache = ParseCache()
+    load_content(content_copy, today=TODAY, cache=cache)
+    path, changed, today = content_copy / "avfall" / "missad-hamtning.md", {"avfall/missad-hamtning.md"}, TODAY
+    text = path.read_text(encoding="utf-8")
+    if change == "id":
+        path.write_text(text.replace("id: missad-hamtning", "id: missad-hamtning-2"), encoding="utf-8")
+    elif change == "removed":
+        path.unlink()
+    elif change == "added":
+        changed = {"avfall/ny.md"}
+        write(content_copy / "avfall" / "ny.md", "---\nid: ny\ntitle: Ny\noffice: avfall\n---\nText.\n")
+    elif change == "broken":
+        path.write_text("---\nid: [\n---\n", encoding="utf-8")
+    elif change == "office":
+        changed = {"avfall/_office.yaml"}
+        office = content_copy / "avfall" / "_office.yaml"
+        office.write_text(office.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    elif change == "folder":
+        changed = {"avfall"}
+    else:
+        today = TODAY + dt.timedelta(days=1)
+    corpus, whole = _load_after(content_copy, cache, changed, today)
+    assert whole
+    fresh = load_content(content_copy, today=today)
+    assert corpus.articles == fresh.articles and corpus.issues == fresh.issues
