@@ -92,15 +92,14 @@ def verify_command(settings: dict) -> None:
 
     The server hashes only files changed since they were last hashed; this reads every byte.
     """
-    root = versions.index_root(settings["data_dir"])
-    try:
-        name = (root / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        raise click.ClickException(f"no index in {root}: run `kb index` first") from None
-    version_dir = root / "versions" / name
+    version_dir = versions.current_unverified(settings["data_dir"])   # CURRENT, if complete with the right sizes
+    if version_dir is None:
+        raise click.ClickException(f"no complete index version in {versions.index_root(settings['data_dir'])}: "
+                                   "run `kb index` first (or `kb index --full` if one was damaged)")
+    name = version_dir.name
     started = time.perf_counter()
     if not versions.verify_version(version_dir, every_byte=True):
-        raise click.ClickException(f"index version {name} is incomplete or damaged: run `kb index --full`")
+        raise click.ClickException(f"index version {name} is damaged: run `kb index --full`")
     files = versions.read_manifest(version_dir)["checksums"]
     size = sum(entry[0] for entry in files.values())
     click.echo(f"index version {name}: {len(files)} files, {size / 1e6:.0f} MB intact "

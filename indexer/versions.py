@@ -93,7 +93,8 @@ def verify_version(version_dir: Path, every_byte: bool = False) -> bool:
 # holds the bytes that were hashed; it is not hashed again. The build writes the record with the
 # manifest; a file linked from the previous version keeps that version's entry if it held before the
 # link, and pruning rewrites the kept versions' records (a link or an unlink moves only the ctime);
-# whatever the record does not vouch for is hashed and then recorded. `kb verify` hashes everything regardless. Not part of the manifest: a damaged or missing record costs only time.
+# whatever the record does not vouch for is hashed and then recorded. `kb verify` hashes everything
+# regardless. Not part of the manifest: a damaged or missing record costs only time.
 HASH_RECORD = "hashes.json"
 
 

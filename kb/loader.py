@@ -339,6 +339,12 @@ def load_content(content_dir: str | Path, today: dt.date | None = None, cache: P
         corpus.issues.append(Issue(str(root), 0, "content folder does not exist"))
         return corpus
 
+    if cache is not None and cache.changed is not None:   # before anything is read: a patch reads only the edits
+        patched = _patched(cache.corpus, root, cache.changed, today, cache)
+        if patched is not None:
+            cache.corpus = patched
+            return patched
+
     def rel(p: Path) -> str:
         return str(p.relative_to(root.parent)) if root.parent != p else str(p)
 
@@ -352,11 +358,6 @@ def load_content(content_dir: str | Path, today: dt.date | None = None, cache: P
         except _FileProblem as problem:
             corpus.issues.append(Issue(rel(path), problem.line, problem.message))
 
-    if cache is not None and cache.changed is not None:
-        patched = _patched(cache.corpus, root, cache.changed, today, cache)
-        if patched is not None:
-            cache.corpus = patched
-            return patched
     office_dirs = _load_offices(root, rel, corpus, cache)
     first_seen: dict[str, str] = {}
     seen: set[str] = {rel(d / "_office.yaml") for d in office_dirs}
