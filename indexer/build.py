@@ -24,7 +24,7 @@ from indexer.analysis import ANALYZER_VERSION
 from indexer.ann.factory import create_ann
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from indexer.keyword_index import build_keyword_index, update_keyword_index
-from indexer.previous import DIGESTS_FILE, Previous, article_context, article_digest, open_previous
+from indexer.previous import DIGESTS_FILE, DigestMemo, Previous, article_context, article_digest, open_previous
 from kb.embedding.base import Encoder
 from kb.loader import Corpus, load_content
 from kb.parse_cache import ParseCache, cache_file
@@ -32,6 +32,8 @@ from kb.schema import Article, article_fields
 
 INDEX_FORMAT = 1
 RECORD_FORMAT = "record-2"   # articles.jsonl lines: Article.to_record()
+# Digests of the last watcher build's article objects: the next one hashes only the edited ones.
+_DIGESTS = DigestMemo()
 
 
 @dataclass
@@ -107,14 +109,19 @@ def _layout(plan: _Plan, previous: Previous | None) -> _Layout:
     return _Layout(base, row, written, dead)
 
 
-def _plan(articles: list[Article], previous: Previous | None) -> _Plan:
+def _plan(articles: list[Article], previous: Previous | None, memo: DigestMemo | None = None) -> _Plan:
     """Chunk only what changed; reuse rows of unchanged articles and of identical chunk texts."""
-    digests = [article_digest(item) for item in articles]
+    digests = memo.digests(articles) if memo is not None else [article_digest(item) for item in articles]
     # Per article its row in the previous version if unchanged there (-1: chunk it anew).
     if previous is not None:
-        old_digests, old_position = previous.digests, previous.position
-        pool_sources = np.array([old_position[item.id] if old_digests.get(item.id) == digest else -1
-                                 for item, digest in zip(articles, digests)], dtype=np.int64)
+        ids = [item.id for item in articles]
+        if ids == list(previous.digests):   # the same articles in the same order (an edit): compare row by row
+            pool_sources = np.array([row if new == old else -1 for row, (new, old) in
+                                     enumerate(zip(digests, previous.digests.values()))], dtype=np.int64)
+        else:
+            old_digests, old_position = previous.digests, previous.position
+            pool_sources = np.array([old_position[item_id] if old_digests.get(item_id) == digest else -1
+                                     for item_id, digest in zip(ids, digests)], dtype=np.int64)
     else:
         pool_sources = np.full(len(articles), -1, dtype=np.int64)
     changed_at = np.flatnonzero(pool_sources < 0)
@@ -211,11 +218,10 @@ def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndar
     reusable = previous is not None and previous.article_context == context
     if as_delta and reusable:
         try:
-            linked, old_columns = article_table.read(previous.dir)
+            linked = article_table.read_lines(previous.dir)
         except (OSError, ValueError, KeyError):
             linked = None
         if linked is not None and len(linked.part) == len(previous.digests):
-            columns = article_table.columns_reused(articles, sources, old_columns)
             kept = sources >= 0
             kept[kept] = linked.part[sources[kept]] == 0
             others = [(article, int(row)) for article, row, keep in zip(articles, sources.tolist(), kept.tolist())
@@ -225,8 +231,13 @@ def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndar
             delta_lines = {row: old_delta[linked.start[row]:linked.end[row]] for row in moved}
             new_lines = [delta_lines[row] if row >= 0 else (encode(article.to_record()) + "\n").encode("utf-8")
                          for article, row in others]
-            known = delta.link_base(previous.dir, version_dir, [article_table.TEXT_FILE],
-                                    (previous.manifest or {}).get("checksums", {}))
+            names = [article_table.TEXT_FILE]
+            if article_table.unchanged_columns(previous.dir, linked, articles, sources, previous.position):
+                names.append(article_table.COLUMNS_FILE)
+                columns = None
+            else:
+                columns = article_table.columns_reused(articles, sources, article_table.read_columns(previous.dir))
+            known = delta.link_base(previous.dir, version_dir, names, (previous.manifest or {}).get("checksums", {}))
             at = sources[kept]
             return article_table.write_delta(
                 version_dir, kept, article_table.Lines(linked.part[at], linked.start[at], linked.end[at]),
@@ -263,7 +274,8 @@ def build_index(content_dir: str | Path, data_dir: str | Path, encoder: Encoder,
                                                    encoder.sparse_fingerprint if encoder.sparse_dimension else None)
         # Drafts (`draft: true`, from the gap queue) hold TODO text: nobody may find them until they are finished.
         articles = [article for article in corpus.articles.values() if not article.draft]
-        plan = _plan(articles, previous)
+        # A kept parse cache's articles are never changed once loaded: their digests can be kept by object.
+        plan = _plan(articles, previous, _DIGESTS if parse_cache is not None and cache is not None else None)
         layout = _layout(plan, previous)
         vectors, sparse, embedded = _embed(plan, layout, encoder, previous, batch_size, progress)
         version_dir = versions.new_version_dir(data_dir)
@@ -334,7 +346,7 @@ def _write_version(version_dir: Path, corpus: Corpus, articles: list[Article], p
             previous.sparse_pools if previous is not None else None, article_sources,
             (layout.base, base_articles) if layout.base else None)
     (version_dir / DIGESTS_FILE).write_text(
-        json.dumps({article.id: digest for article, digest in zip(articles, plan.digests)}), encoding="utf-8")
+        json.dumps(dict(zip([article.id for article in articles], plan.digests))), encoding="utf-8")
     # The record format is part of the context: lines of the older format (body always written) are re-encoded.
     context = article_context(corpus.articles, (*article_fields(), RECORD_FORMAT))
     article_files, linked = _write_articles(version_dir, articles, plan.pool_sources, previous, context,

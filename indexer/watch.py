@@ -14,6 +14,7 @@ FULL_SCAN_S; an edit of article files is patched into the last loaded corpus
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,6 +121,7 @@ def watch(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, on
         first: float | None = time.monotonic()
         full = first_full
         scanned = -FULL_SCAN_S   # when every file was last stamped (never yet)
+        collected = -FULL_SCAN_S   # when the whole heap was last collected (settle_heap)
         while not stop.is_set():
             if first is not None:
                 started = time.monotonic()
@@ -138,10 +140,29 @@ def watch(content_dir: str | Path, data_dir: str | Path, encoder: Encoder, *, on
                     on_build(report, pending, time.monotonic() - first)
                 finally:
                     cache.changed = None
+                full_collect = started - collected >= FULL_SCAN_S
+                settle_heap(full_collect)
+                collected = started if full_collect else collected
             pending, first = _next_changes(changes, stop)
     finally:
         observer.stop()
         observer.join(timeout=5)
+        gc.unfreeze()   # what settle_heap froze is the caller's to collect again
+
+
+def settle_heap(full_collect: bool) -> None:
+    """Collect what the last build left and freeze the rest, so the next build's collections skip it.
+
+    The watcher holds the parsed corpus, millions of objects at 100 000 articles: the collector's
+    passes over all of them took 0.3 s of every build. Frozen objects are not looked at again; a
+    cycle of garbage among them waits for the next full collection (every FULL_SCAN_S, 0.4-1 s).
+    """
+    if full_collect:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)   # the young generations only: what the build just made
+    gc.freeze()
 
 
 def _next_changes(changes: Changes, stop: threading.Event) -> tuple[set[str], float | None]:

@@ -29,15 +29,31 @@ def test_every_article_reads_back_whole_and_its_columns_match(built_data_dir):
 
 
 def test_a_version_without_a_table_gets_the_same_one_from_its_records(built_data_dir, tmp_path):
-    """Versions written before article_table.json existed are still served."""
+    """Versions written before the article table existed are still served."""
     version = versions.current_version(built_data_dir)
     old = tmp_path / version.name
     shutil.copytree(version, old)
-    (old / article_table.TABLE_FILE).unlink()
+    (old / article_table.LINES_FILE).unlink()
+    (old / article_table.COLUMNS_FILE).unlink()
     lines, columns = article_table.read(version)
     old_lines, old_columns = article_table.read(old)
     assert old_lines.start.tolist() == lines.start.tolist() and old_lines.end.tolist() == lines.end.tolist()
     assert old_columns == columns
+    assert ArticleStore(old)["forskola-avgift"] == ArticleStore(version)["forskola-avgift"]
+
+
+def test_a_version_with_the_table_in_one_json_file_is_read_the_same(built_data_dir, tmp_path):
+    """Versions of before 2026-12 hold line offsets and columns in one article_table.json."""
+    version = versions.current_version(built_data_dir)
+    old = tmp_path / version.name
+    shutil.copytree(version, old)
+    lines, columns = article_table.read(version)
+    (old / article_table.LINES_FILE).unlink()
+    (old / article_table.COLUMNS_FILE).unlink()
+    offsets = lines.start.tolist() + [int(lines.end[-1])]
+    (old / article_table.LEGACY_TABLE_FILE).write_text(json.dumps({"offsets": offsets, "columns": columns}))
+    old_lines, old_columns = article_table.read(old)
+    assert old_lines.end.tolist() == lines.end.tolist() and old_columns == columns
     assert ArticleStore(old)["forskola-avgift"] == ArticleStore(version)["forskola-avgift"]
 
 

@@ -111,6 +111,34 @@ def test_a_second_edit_extends_the_delta_of_the_same_base(tmp_path, content_copy
         assert texts.record(row)["article_id"] == articles[table.article[row]]
 
 
+def test_an_edit_of_an_answer_links_the_column_file_and_an_edit_of_a_title_writes_it(tmp_path, content_copy,
+                                                                                      encoder, small_base):
+    """Filters and lists read the article columns: linked while no column changed, written when one did."""
+    data, full_dir = tmp_path / "delta", tmp_path / "full"
+    build_index(content_copy, data, encoder, today=TODAY)
+    _edit_corpus(content_copy)
+    build_index(content_copy, data, encoder, today=TODAY)
+    previous = versions.current_version(data)
+    _edit_again(content_copy)   # an answer's text only
+    build_index(content_copy, data, encoder, today=TODAY)
+    new = versions.current_version(data)
+    assert os.stat(new / "article_columns.json").st_ino == os.stat(previous / "article_columns.json").st_ino
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Soporna har inte hämtats",
+                                                            "title: Soporna blev kvar"), encoding="utf-8")
+    build_index(content_copy, data, encoder, today=TODAY)
+    newest = versions.current_version(data)
+    assert versions.read_manifest(newest)["delta"] is not None
+    assert os.stat(newest / "article_columns.json").st_ino != os.stat(new / "article_columns.json").st_ino
+    assert versions.verify_version(new) and versions.verify_version(newest)
+    build_index(content_copy, full_dir, encoder, today=TODAY, full=True)
+    ours, theirs = ArticleStore(newest), ArticleStore(versions.current_version(full_dir))
+    assert ours.columns["title"][ours.row["missad-hamtning"]] == "Soporna blev kvar, vad gör jag?"
+    for name in ours.columns:
+        assert list(ours.columns[name]) == list(theirs.columns[name]), name
+    assert _answers(data, encoder) == _answers(full_dir, encoder)
+
+
 def test_removing_the_base_version_leaves_the_delta_whole(tmp_path, content_copy, encoder, small_base):
     data = tmp_path / "data"
     build_index(content_copy, data, encoder, today=TODAY)

@@ -11,7 +11,8 @@ from indexer.ann.factory import create_ann
 from indexer.build import build_index
 from indexer.keyword_index import segment_count
 from kb.loader import load_content
-from kb.parse_cache import ParseCache
+from indexer.previous import DigestMemo, article_digest
+from kb.parse_cache import ParseCache, shallow_copy
 from search.searcher import Searcher
 from tests.conftest import TODAY
 
@@ -255,3 +256,17 @@ def test_an_unreadable_vector_index_means_a_full_build(tmp_path, content_copy, e
     report = build_index(content_copy, tmp_path, encoder, today=TODAY)
     assert report.embedded == report.chunks
     assert Searcher(tmp_path, encoder, today=TODAY).search("missad sophämtning", method="vector").hits
+
+
+def test_digests_kept_by_object_are_those_of_the_articles_given(content_copy):
+    """The watcher's memo of article digests: an object it has not hashed is hashed, whatever its place."""
+    articles = list(load_content(content_copy, today=TODAY).articles.values())
+    memo = DigestMemo()
+    assert memo.digests(articles) == [article_digest(a) for a in articles]
+    edited = shallow_copy(articles[3])
+    edited.content_hash = "another file"
+    same_length = articles[:3] + [edited] + articles[4:]
+    assert memo.digests(same_length) == [article_digest(a) for a in same_length]
+    assert memo.digests(same_length)[3] != article_digest(articles[3])
+    shorter = same_length[1:]   # another length: looked up by object
+    assert memo.digests(shorter) == [article_digest(a) for a in shorter]

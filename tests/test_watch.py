@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from indexer import versions
+from indexer.build import build_index
 from indexer.watch import ignored, watch
 from search.searcher import Searcher
 from tests.conftest import TODAY
@@ -74,6 +75,31 @@ def test_a_broken_file_is_reported_and_the_rest_still_served(tmp_path, content_c
         assert paths == {"avfall/trasig.md"}
         assert report.errors == 1 and any(issue.startswith("content/avfall/trasig.md:") for issue in report.issues)
     assert Searcher(data_dir, encoder, today=TODAY).search("missad sophämtning").hits
+
+
+def test_after_edits_the_watcher_s_version_is_the_one_a_fresh_build_makes(tmp_path, content_copy, encoder):
+    """The watcher keeps its corpus and the digests of its articles between builds: none may go stale."""
+    data_dir = tmp_path / "data"
+    with Watcher(content_copy, data_dir, encoder) as watcher:
+        watcher.next_build()
+        _edit(content_copy)
+        watcher.next_build()
+        (content_copy / "avfall" / "kompost.md").write_text(
+            "---\nid: kompost\ntitle: Får jag kompostera?\noffice: avfall\n---\nJa, på den egna tomten.\n",
+            encoding="utf-8")
+        watcher.next_build()
+        path = content_copy / "avfall" / "kompost.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("egna tomten", "egna tomten i en sluten behållare"),
+                        encoding="utf-8")
+        report, paths = watcher.next_build()
+        assert paths == {"avfall/kompost.md"} and report.embedded > 0
+    fresh = tmp_path / "fresh"
+    build_index(content_copy, fresh, encoder, today=TODAY, full=True)
+    ours, theirs = versions.current_version(data_dir), versions.current_version(fresh)
+    for name in ("digests.json", "articles.jsonl", "article_columns.json"):
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    hits = Searcher(data_dir, encoder, today=TODAY).search("sluten behållare kompost", method="keyword").hits
+    assert hits[0].id == "kompost"
 
 
 class FailingOnce:
