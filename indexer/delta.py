@@ -16,8 +16,9 @@ keyword matrix: `keyword_matrix.npz` linked, `delta/keyword_matrix.npz`) are num
 way, and `delta/article_rows.npy` gives each article's row there (the base's term-major keyword
 arrays, `keyword_columns/`, are linked too, numbered by base row). `articles.jsonl` is linked
 from the previous version (not necessarily the base) when the set of article ids is unchanged,
-with the new records in `delta/articles.jsonl` (indexer/article_table.py). The small tables
-(chunk table, article table, digests, vocabulary) are still written whole.
+with the new records in `delta/articles.jsonl` (indexer/article_table.py), and so are the
+article columns when the edit left them as they were. The small tables (chunk table, article
+lines, digests, vocabulary) are still written whole.
 
 Hard links, not copies: a version never changes once written, so two versions can share a
 file; removing an old version removes a name, not the data. When the delta grows past
