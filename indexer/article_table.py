@@ -150,16 +150,22 @@ def write_columns(version_dir: Path, columns: dict[str, list]) -> None:
 
 def read(version_dir: Path) -> tuple[Lines, dict[str, list]]:
     """(where each record is, columns) of a version."""
+    legacy = None if (version_dir / LINES_FILE).is_file() else _legacy_table(version_dir)
+    if legacy is not None:   # one 20 MB file at 100 000 articles: parsed once for both
+        return read_lines(version_dir, legacy), legacy["columns"]
     return read_lines(version_dir), read_columns(version_dir)
 
 
-def read_lines(version_dir: Path) -> Lines:
-    """Where each article's record is (older versions: from their table, or from articles.jsonl itself)."""
+def read_lines(version_dir: Path, legacy: dict | None = None) -> Lines:
+    """Where each article's record is (older versions: from their table, or from articles.jsonl itself).
+
+    `legacy`: the version's article_table.json, when the caller has already parsed it.
+    """
     path = version_dir / LINES_FILE
     if path.is_file():
         part, start, end = np.load(path)
         return Lines(part.astype(np.uint8), start, end)
-    legacy = _legacy_table(version_dir)
+    legacy = legacy if legacy is not None else _legacy_table(version_dir)
     if legacy is None:
         with open(version_dir / TEXT_FILE, "rb") as handle:
             return Lines.whole(line_offsets(handle.readlines()))
