@@ -117,15 +117,19 @@ def speed_command(settings: dict, sizes: list[int], query_count: int, http: bool
             previous = json.loads(out.read_text())
         except ValueError:
             raise click.ClickException(f"{out} is not a results file; remove it or use --no-keep") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(results: dict) -> None:   # after every step too: a cut run keeps what it measured
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
     try:
         results = run_speed(sizes, work, model_path, query_count=query_count, http=http,
                             http_requests=http_requests, with_peers=with_peers, peers_max_articles=peers_max_articles,
-                            hashed_from=hashed_from, previous=previous, index_threads=settings["index_threads"],
-                            batch_size=settings["encode_batch_size"])
+                            hashed_from=hashed_from, previous=previous, checkpoint=save,
+                            index_threads=settings["index_threads"], batch_size=settings["encode_batch_size"])
     except WorkerFailed as exc:
-        raise click.ClickException(str(exc)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        raise click.ClickException(f"{exc}\nFigures measured before it: {out}") from None
+    save(results)
     command = "kb bench speed --articles " + ",".join(str(s["articles"]) for s in results["sizes"])
     if write_docs:
         docs = PROJECT_ROOT / "docs"

@@ -73,9 +73,29 @@ def _ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}"
 
 
+def _tabled(results: dict) -> list[dict]:
+    """The sizes with the figures every table needs (a cut run may leave one with its build only)."""
+    return [s for s in results["sizes"] if "build" in s and "serve" in s]
+
+
+def _unfinished(results: dict) -> list[str]:
+    """One line per size whose run was cut: what it measured, and the build figures no table shows."""
+    lines = []
+    for s in (s for s in results["sizes"] if s.get("unfinished")):
+        steps = [step for step in ("build", "serve", "http", "peers") if step in s]
+        line = f"{_label(s)} articles: the run was cut after {', '.join(steps) or 'no step'}"
+        if "build" in s and "serve" not in s:
+            b = s["build"]
+            line += (f"; cold build {b['build_s']} s, incremental (1 article) {b['incremental_s']} / "
+                     f"{b.get('incremental_command_s', '–')} / {b.get('incremental_watch_s', '–')} s "
+                     "(build / `kb index` / `kb index --watch`)")
+        lines.append(line + ".")
+    return lines
+
+
 def tables(results: dict) -> str:
     """Every table of a speed run as Markdown."""
-    sizes = results["sizes"]
+    sizes = _tabled(results)
     out = ["### Build, update, memory, start-up", "",
            "| articles | chunks | cold build s | articles/s | chunks/s | model passages/s (batch) | build/model "
            "| incremental (1 article) s: build / `kb index` / `kb index --watch` | index MiB | serving RSS MiB "
@@ -218,7 +238,7 @@ def plot(results: dict, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    sizes = results["sizes"]
+    sizes = _tabled(results)
     x = [s["articles"] for s in sizes]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(x, [s["serve"]["methods"]["hybrid"]["p95_ms"] for s in sizes], "o-", label="Kunskapsbanken (hybrid)")
@@ -287,6 +307,9 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
         head += ["Corpus seeds: " + "; ".join(
             f"{s['articles']:,}: " + ", ".join(f"{n:,} {SEED_KINDS[k]}" for k, n in s["seeds"].items())
             for s in seeded) + ".", ""]
+    cut = _unfinished(results)
+    if cut:
+        head += ["Unfinished: " + " ".join(cut), ""]
     body = [tables(results)]
     if plot_name:
         body.append(f"\n![p95 latency and memory against corpus size]({plot_name})\n")

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 from bench import peers
 from bench.http_load import http_benchmark
@@ -49,8 +50,13 @@ def _log(message: str) -> None:
 def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
                  http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
                  with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
-                 model_sample: int = 128, hashed: bool = False) -> dict:
-    """Every figure for one corpus size; `hashed`: corpus vectors from bench/hashed.py, not the model."""
+                 model_sample: int = 128, hashed: bool = False,
+                 on_step: Callable[[dict], None] | None = None) -> dict:
+    """Every figure for one corpus size; `hashed`: corpus vectors from bench/hashed.py, not the model.
+
+    `on_step` gets the figures so far after each step (a 100 000 run takes an hour: a cut one keeps them).
+    """
+    step = on_step or (lambda _partial: None)
     corpus_dir = work_dir / f"corpus-{articles}"
     extra = http_requests * len(http_levels) if http else 0
     content, all_queries_file = write_corpus(corpus_dir, articles, query_count + extra)
@@ -71,19 +77,23 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
         data_dir = Path(tmp) / "data"
         _log(f"{articles} articles: cold build")
         result["build"] = run_worker("build", common | {"data_dir": str(data_dir), "changed_file": str(changed)})
+        step(result)
         _log(f"{articles} articles: serving process ({result['queries']} queries x 3 methods)")
         result["serve"] = run_worker("serve", common | {"data_dir": str(data_dir), "queries_file": str(queries_file)})
+        step(result)
         if http:
             _log(f"{articles} articles: HTTP at {', '.join(map(str, http_levels))} clients")
             result["http"] = http_benchmark(data_dir, content, str(model_path.parent),
                                             [q["query"] for q in all_queries[query_count:]],
                                             http_levels, http_requests, hashed=hashed)
+            step(result)
         if with_peers:
             installed = peers.available()
             result["peers"] = {"installed": installed}
             _log(f"{articles} articles: keyword side vs tantivy")
             result["peers"]["keyword"] = run_worker("keyword", {"content_dir": str(content),
                                                                 "queries_file": str(queries_file)})
+            step(result)
             if installed["txtai"] and not hashed:   # txtai would embed the whole corpus with the model
                 _log(f"{articles} articles: txtai build and serve")
                 txtai_dir = str(Path(tmp) / "txtai")
@@ -95,10 +105,12 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
 
 
 def run_speed(sizes: list[int], work_dir: Path, model_path: Path, *, peers_max_articles: int = 10**9,
-              hashed_from: int = 0, previous: dict | None = None, **options) -> dict:
+              hashed_from: int = 0, previous: dict | None = None,
+              checkpoint: Callable[[dict], None] | None = None, **options) -> dict:
     """Measure every size in turn; sizes of `previous` results not run now are kept (a long run may be split).
 
     Sizes of at least `hashed_from` articles (0: none) get hashed corpus vectors (bench/hashed.py).
+    `checkpoint` gets the whole results after every step, the size being measured marked "unfinished".
     """
     from bench.report import machine
 
@@ -106,10 +118,19 @@ def run_speed(sizes: list[int], work_dir: Path, model_path: Path, *, peers_max_a
     started = time.perf_counter()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
                "options": dict(options, peers_max_articles=peers_max_articles, hashed_from=hashed_from), "sizes": []}
+
+    def save_step(partial: dict) -> None:
+        if checkpoint:
+            cut = partial | {"machine": results["machine"], "unfinished": True}
+            so_far = results | {"sizes": results["sizes"] + [cut],
+                                "seconds": round(time.perf_counter() - started, 1)}
+            checkpoint(merge_results(previous, so_far))
+
     for size in sizes:
         with_peers = options.get("with_peers", True) and size <= peers_max_articles
         hashed = bool(hashed_from) and size >= hashed_from
-        measured = measure_size(size, work_dir, model_path, **(options | {"with_peers": with_peers, "hashed": hashed}))
+        measured = measure_size(size, work_dir, model_path, on_step=save_step,
+                                **(options | {"with_peers": with_peers, "hashed": hashed}))
         measured["machine"] = results["machine"]
         results["sizes"].append(measured)
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -11,7 +11,7 @@ import pytest
 from bench import peers, report
 from bench.http_load import Gunicorn, load
 from bench.quality import read_queries
-from bench.speed import measure_size, merge_results
+from bench.speed import measure_size, merge_results, run_speed
 from bench.synthetic import article_stream, load_seeds, seed_counts, write_corpus
 from kb.embedding.factory import DEFAULT_MODEL, ensure_model
 from kb.loader import load_content
@@ -61,8 +61,16 @@ def test_cached_corpus_is_reused(tmp_path, seeds):
 
 def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     model = ensure_model(DEFAULT_MODEL, MODEL_DATA_DIR)
-    result = measure_size(12, tmp_path, model, query_count=8, http=False, with_peers=False, model_sample=8)
+    saved = []   # what `kb bench speed` writes to its results file after every step
+    results = run_speed([12], tmp_path, model, checkpoint=lambda r: saved.append(json.loads(json.dumps(r))),
+                        query_count=8, http=False, with_peers=False, model_sample=8)
+    result = results["sizes"][0]
     build, serve = result["build"], result["serve"]
+    assert [[step for step in ("build", "serve") if step in r["sizes"][0]] for r in saved] == [
+        ["build"], ["build", "serve"]]
+    assert all(r["sizes"][0]["unfinished"] for r in saved) and "unfinished" not in result
+    cut = report.section(saved[0], "kb bench speed --articles 12", None)   # a run stopped after the build
+    assert "12 articles: the run was cut after build; cold build" in cut and "| 12 | hybrid |" not in cut
     assert build["articles"] == 12 and build["errors"] == 0
     assert 0 < build["incremental_embedded"] < build["chunks"]   # one changed article, the rest reused
     assert build["incremental_command_s"] > 0                      # the same, by `kb index` in its own process
@@ -73,7 +81,6 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     assert 100 < serve["rss_mb"] < 4000 and serve["startup_s"] > 0
     assert serve["limits"]["vectors"] == build["chunks"]
     assert list(tmp_path.glob("kb-speed-*")) == []    # index folders are temporary
-    results = {"date": "2026-11-23", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
     text = report.section(results, "kb bench speed --articles 12", "plot.png")
     assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text and "`kb index` command" in text
     assert "`kb index --watch`: save to new version served" in text and "Corpus seeds: 12: " in text
