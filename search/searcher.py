@@ -191,7 +191,7 @@ class Searcher:
                 return False  # keep serving the version we have
             if fresh.version == self.snapshot.version:
                 return False
-            fresh.keyword.fuzzy_terms("parkering")  # build the typo map before the swap, not on a query
+            fresh.keyword.adopt_fuzzy(self.snapshot.keyword)  # the typo map before the swap, not on a query
             self.snapshot = fresh
             return True
 

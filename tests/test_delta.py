@@ -210,3 +210,35 @@ def test_a_delta_version_is_served_without_hashing_what_the_base_had_hashed(tmp_
     os.utime(third / "vectors.faiss", ns=(1, 1))   # even with its time set back
     assert not versions.verify_version(third) and [path.name for path in hashed] == ["vectors.faiss"]
     assert not versions.verify_version(new)
+
+
+def _typo_map_from_scratch(version_dir):
+    from search.searcher import Snapshot
+
+    scratch = Snapshot(version_dir).keyword
+    scratch.adopt_fuzzy(None)
+    return scratch._deletes
+
+
+def test_switch_after_an_answer_edit_reuses_columns_and_updates_the_typo_map(small_base, tmp_path, content_copy,
+                                                                             encoder):
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    searcher = Searcher(tmp_path, encoder, today=TODAY)
+    before = searcher.snapshot
+    path = content_copy / "avfall" / "missad-hamtning.md"
+    text = path.read_text(encoding="utf-8")
+    assert "arbetsdagar" in text
+    path.write_text(text.replace("arbetsdagar", "vardagar") + "\nKontakta kärlreparationsgruppen.\n",
+                    encoding="utf-8")
+    build_index(content_copy, tmp_path, encoder, today=TODAY)
+    assert searcher.refresh(force=True)
+    after = searcher.snapshot
+    # The edit left every column as it was: the build linked the file, the switch parsed nothing.
+    assert after.articles.columns["id"] is before.articles.columns["id"]
+    assert after.articles["missad-hamtning"].body != before.articles["missad-hamtning"].body
+    # The typo map, made from the previous one, is the one a fresh start would build; the old one untouched.
+    assert after.keyword._deletes == _typo_map_from_scratch(after.dir)
+    assert before.keyword._deletes == _typo_map_from_scratch(before.dir)
+    assert after.keyword._deletes != before.keyword._deletes
+    hits = searcher.search("kärlreparationsgrupen", method="keyword").hits   # one letter missing
+    assert hits and hits[0].id == "missad-hamtning"
