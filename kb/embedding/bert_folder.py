@@ -48,13 +48,17 @@ def check_folder(path: Path) -> dict:
     return config
 
 
+def max_seq_length(path: Path, config: dict) -> int:
+    """Tokens per text the model reads: the folder's max_seq_length, at most its position embeddings."""
+    max_positions = config["max_position_embeddings"]
+    return min(read_json(path / "sentence_bert_config.json").get("max_seq_length") or max_positions, max_positions)
+
+
 def load_tokenizer(path: Path, config: dict):
     """The folder's fast tokenizer, truncating at max_seq_length and padding like sentence-transformers."""
     from tokenizers import Tokenizer
 
-    max_positions = config["max_position_embeddings"]
-    max_length = min(read_json(path / "sentence_bert_config.json").get("max_seq_length") or max_positions,
-                     max_positions)
+    max_length = max_seq_length(path, config)
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=max_length)
     pad_id = config.get("pad_token_id") or 0

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from kb.embedding.bert_folder import WEIGHTS, check_folder, load_tokenizer, read_json
+from kb.embedding.bert_folder import WEIGHTS, check_folder, load_tokenizer, max_seq_length, read_json
 from kb.embedding.common import DERIVED_PREFIX, TokenStateEncoder, folder_fingerprint
 from kb.embedding.ort_sessions import OrtSessions
 from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
@@ -94,16 +95,26 @@ class OnnxBertEncoder(TokenStateEncoder):
         path = Path(model_path)
         config = check_folder(path)
         self.threads, self.batch_threads = max(1, threads), max(1, batch_threads)
-        self.tokenizer, self.max_seq_length = load_tokenizer(path, config)
+        self._folder, self._config = path, config
+        self.max_seq_length = max_seq_length(path, config)
         weights = read_safetensors(path / WEIGHTS, _EMBEDDINGS)
         self.word, self.positions = weights[_EMBEDDINGS[0]], weights[_EMBEDDINGS[1]]
         self.token_type = np.array(weights[_EMBEDDINGS[2]][0])   # one segment: type 0
         self.dimension = int(config["hidden_size"])
         self.onnx_file = ensure_export(path)
-        self._sessions = OrtSessions(str(self.onnx_file))
-        self._sessions.get(self.threads)   # load now, not on the first query
+        self._sessions = OrtSessions(str(self.onnx_file))   # made at the first encode, like the tokenizer
         prompts = read_json(path / "config_sentence_transformers.json").get("prompts") or {}
         self._init_shared(path, prompts, query_cache_size)
+
+    @cached_property
+    def tokenizer(self):
+        """The folder's tokenizer, loaded at the first encode.
+
+        XLM-R's 250 002 pieces take 1 s to load (holding the GIL), and a `kb index` with nothing
+        to embed never needs them. Serving processes encode at start-up (Searcher.warm_up), the
+        watcher before it watches.
+        """
+        return load_tokenizer(self._folder, self._config)[0]
 
     def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass."""
