@@ -40,7 +40,7 @@ def _derived(columns: dict[str, list]) -> tuple[list[str], dict[str, int], dict[
     """(ids, id → row, object arrays) of a version's columns."""
     ids = columns["id"]
     # Object arrays: searches compare a whole column with one value (office, language, ...).
-    arrays = {name: np.array(values, dtype=object) for name, values in columns.items()}
+    arrays = {name: np.array(values, dtype=object) for name, values in columns.items() if name != "group"}
     arrays["group"] = np.array([value or "" for value in columns["group"]], dtype=object)
     arrays["group_key"] = np.array([group_key(group) for group in arrays["group"].tolist()], dtype=object)
     return ids, {article_id: i for i, article_id in enumerate(ids)}, arrays

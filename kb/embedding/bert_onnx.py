@@ -95,7 +95,7 @@ class OnnxBertEncoder(TokenStateEncoder):
         path = Path(model_path)
         config = check_folder(path)
         self.threads, self.batch_threads = max(1, threads), max(1, batch_threads)
-        self._folder, self._config = path, config
+        self._config = config   # for the tokenizer, loaded at the first encode
         self.max_seq_length = max_seq_length(path, config)
         weights = read_safetensors(path / WEIGHTS, _EMBEDDINGS)
         self.word, self.positions = weights[_EMBEDDINGS[0]], weights[_EMBEDDINGS[1]]
@@ -114,7 +114,7 @@ class OnnxBertEncoder(TokenStateEncoder):
         to embed never needs them. Serving processes encode at start-up (Searcher.warm_up), the
         watcher before it watches.
         """
-        return load_tokenizer(self._folder, self._config)[0]
+        return load_tokenizer(self.path, self._config)[0]   # self.path: set by _init_shared
 
     def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass."""
