@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import sys
 
 import click
@@ -16,7 +17,31 @@ def today_from(settings: dict) -> dt.date:
     return dt.date.fromisoformat(settings["today"]) if settings.get("today") else dt.date.today()
 
 
-@click.group(help="Kunskapsbanken: the contact centre's knowledge bank. Settings: `kb settings`.")
+class LazyGroup(click.Group):
+    """A click group whose commands may live in modules imported only when the command is asked for.
+
+    The entry point fills `lazy_commands` (command name -> module whose import registers it), so
+    `kb index` does not import Flask, SQLAlchemy and alembic that only the web commands need.
+    """
+
+    lazy_commands: dict[str, str]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, registered or still lazy, sorted."""
+        return sorted(set(self.commands) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command, importing its module first if it is not registered yet."""
+        if name not in self.commands and name in self.lazy_commands:
+            importlib.import_module(self.lazy_commands[name])
+        return self.commands.get(name)
+
+
+@click.group(cls=LazyGroup, help="Kunskapsbanken: the contact centre's knowledge bank. Settings: `kb settings`.")
 @click.option("--content-dir", envvar="KB_CONTENT_DIR", default=None, help="Content folder (KB_CONTENT_DIR).")
 @click.option("--data-dir", envvar="KB_DATA_DIR", default=None, help="Data folder (KB_DATA_DIR).")
 @click.pass_context

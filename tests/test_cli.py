@@ -42,3 +42,25 @@ def test_settings_lists_every_env_variable(runner, kb_cli):
 def test_bad_setting_value_is_a_usage_error(runner, kb_cli):
     result = runner.invoke(kb_cli, ["lint"], env={"KB_VECTOR_BACKEND": "annoy"})
     assert result.exit_code == 2 and "flat, flat16, hnsw" in result.output
+
+
+def test_help_lists_every_command_and_each_resolves(runner, kb_cli):
+    from web.cli import COMMAND_MODULES
+
+    result = runner.invoke(kb_cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    for name in [*COMMAND_MODULES, "lint", "review", "settings"]:
+        assert f"  {name} " in result.output, name
+        assert runner.invoke(kb_cli, [name, "--help"]).exit_code == 0, name
+
+
+def test_index_command_does_not_load_the_web_stack():
+    """`kb index` runs on every content change: it must not pay for Flask, SQLAlchemy and alembic."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from web.cli import cli\n"
+            "try:\n    cli(['index', '--help'], prog_name='kb')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('flask', 'sqlalchemy', 'alembic', 'indexer.cli') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['indexer.cli']"

@@ -4,11 +4,18 @@ The command-line entry point `kb` lives in web/cli.py; the gunicorn entry point 
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings from kb/settings.py (KB_* variables), then `test_config` on top."""
+    # Imported here, not at the top: `kb index` imports this package for its entry point
+    # (web/cli.py) and should not pay for Flask.
+    from flask import Flask
+
     app = Flask(__name__)
     from web import accounts, api, auth, config, editor, engine, errors, events, handler, i18n, present, public, security
 

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 from kb.cli import cli
 
-# Importing a layer's cli module registers its commands on the root group.
-import indexer.cli  # noqa: E402,F401
-import search.cli  # noqa: E402,F401
-import bench.cli  # noqa: E402,F401
-import web.commands  # noqa: E402,F401
-import web.events.commands  # noqa: E402,F401
-import web.events.gap_commands  # noqa: E402,F401
-import web.events.report_commands  # noqa: E402,F401
+# Command name -> the layer module whose import registers it on the root group. Only the
+# module of the command asked for is imported: `kb index` then skips Flask, SQLAlchemy and
+# alembic (0.5 s of every command's start, measured with -X importtime).
+COMMAND_MODULES = {
+    "index": "indexer.cli", "verify": "indexer.cli", "model": "indexer.cli",
+    "search": "search.cli",
+    "bench": "bench.cli",
+    "serve": "web.commands", "user": "web.commands",
+    "db": "web.events.commands",
+    "gap": "web.events.gap_commands",
+    "report": "web.events.report_commands", "demo": "web.events.report_commands",
+}
+cli.lazy_commands.update(COMMAND_MODULES)
 
 
 def main() -> None:
