@@ -56,7 +56,7 @@ def _watch(settings: dict, encoder, full: bool, poll: bool, options: dict) -> No
         raise click.ClickException(f"content folder {settings['content_dir']} does not exist: nothing to watch")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    encoder.encode_passages(["Kunskapsbanken"], batch_size=1)   # the model loaded now, not at the first edit
+    encoder.warm_up()   # the model loaded now, not at the first edit
     first = [True]
 
     def on_build(report: BuildReport, changed: set[str], latency: float) -> None:

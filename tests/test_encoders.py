@@ -172,6 +172,37 @@ def test_mixed_length_batches_match_and_padding_changes_nothing(encoders, backen
         assert sparse_cos.min() >= SPARSE_MIN_COSINE, (name, sparse_cos)
 
 
+# --- tokenizing a few passages without the whole tokenizer (kb/embedding/unigram_subset.py) -------
+
+def test_subset_tokenizer_gives_the_whole_tokenizers_ids(encoders):
+    """On every fixture article, the edge cases above and literal special tokens: same ids, same masks."""
+    from kb.embedding.unigram_subset import UnigramPieces
+    from tests.conftest import FIXTURE_CONTENT
+
+    whole = encoders["onnx"]
+    texts = ["passage: " + t for t in TEXTS] + ["<s> före </s> efter <mask> <pad>x<unk>"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(FIXTURE_CONTENT.rglob("*.md"))]
+    pieces = UnigramPieces(whole.path / "tokenizer.json", whole.max_seq_length, 1)
+    for batch in (texts, texts[:1], texts[-3:]):
+        ids, mask = pieces.encode(batch)
+        expected = whole.tokenizer.encode_batch(batch)
+        assert ids.tolist() == [e.ids for e in expected]
+        assert mask.tolist() == [e.attention_mask for e in expected]
+
+
+def test_a_few_passages_never_load_the_whole_tokenizer_and_embed_the_same():
+    fresh = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="onnx")
+    texts = [t for t in TEXTS if t.strip()]
+    few = fresh.encode_passages(texts, batch_size=4)
+    assert "tokenizer" not in fresh.__dict__   # an incremental build of one article stops here
+    whole = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="onnx")
+    whole.warm_up()   # what the watcher does before it watches
+    assert "tokenizer" in whole.__dict__
+    assert _cosines(few, whole.encode_passages(texts, batch_size=4)).min() >= 0.999999
+    fresh.encode_passages(texts * 6)   # past SUBSET_PASSAGES: a bigger build loads it once
+    assert "tokenizer" in fresh.__dict__
+
+
 # --- loading -------------------------------------------------------------------------------------
 
 def test_default_backend_never_imports_torch_or_transformers():

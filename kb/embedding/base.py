@@ -24,6 +24,10 @@ class Encoder(ABC):
     def fingerprint(self) -> str:
         """A stable id of the exact weights, recorded with every index built with them."""
 
+    def warm_up(self) -> None:
+        """Load what loads lazily and encode once, so a long-lived process never waits at its first edit."""
+        self.encode_passages(["Kunskapsbanken"], batch_size=1)
+
     # Models with a learned-sparse head (kb/embedding/sparse_head.py) override these.
     sparse_dimension: int = 0
     sparse_fingerprint: str | None = None   # the head's weights and how it is computed

@@ -22,6 +22,7 @@ from kb.embedding.bert_folder import WEIGHTS, check_folder, load_tokenizer, max_
 from kb.embedding.common import DERIVED_PREFIX, TokenStateEncoder, folder_fingerprint
 from kb.embedding.ort_sessions import OrtSessions
 from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
+from kb.embedding.unigram_subset import UnigramPieces
 
 EXPORT_PREFIX = DERIVED_PREFIX  # kb_encoder-<model fingerprint>-v<EXPORT_VERSION>.onnx, in the model folder
 EXPORT_VERSION = 1              # bump when the exported graph changes
@@ -103,24 +104,54 @@ class OnnxBertEncoder(TokenStateEncoder):
         self.dimension = int(config["hidden_size"])
         self.onnx_file = ensure_export(path)
         self._sessions = OrtSessions(str(self.onnx_file))   # made at the first encode, like the tokenizer
+        self._subset_left = self.SUBSET_PASSAGES
         prompts = read_json(path / "config_sentence_transformers.json").get("prompts") or {}
         self._init_shared(path, prompts, query_cache_size)
 
+    # Up to this many passages are tokenised with only the pieces they contain (unigram_subset.py),
+    # so a `kb index` that embeds one edited article never loads the whole tokenizer; past it (a
+    # bigger build) one whole load beats a small tokenizer per batch.
+    SUBSET_PASSAGES = 64
+
     @cached_property
     def tokenizer(self):
-        """The folder's tokenizer, loaded at the first encode.
+        """The folder's whole tokenizer, loaded when first needed.
 
-        XLM-R's 250 002 pieces take 1 s to load (holding the GIL), and a `kb index` with nothing
-        to embed never needs them. Serving processes encode at start-up (Searcher.warm_up), the
-        watcher before it watches.
+        XLM-R's 250 002 pieces take 0.6-1.4 s to load (holding the GIL); a `kb index` with nothing
+        to embed never needs them, and one with a few passages uses `_pieces`. Serving processes
+        load it at start-up (their first query), the watcher before it watches (warm_up).
         """
         return load_tokenizer(self.path, self._config)[0]   # self.path: set by _init_shared
 
+    @cached_property
+    def _pieces(self) -> UnigramPieces | None:
+        """The tokenizer's pieces for small tokenizers, or None when it is not a Unigram one."""
+        try:
+            return UnigramPieces(self.path / "tokenizer.json", self.max_seq_length, self._config.get("pad_token_id") or 0)
+        except ValueError:
+            return None
+
+    def warm_up(self) -> None:
+        """Load the whole tokenizer and run one encode: a long-lived process then never waits for them."""
+        self.tokenizer
+        super().warm_up()
+
+    def _encode_one_query(self, text: str) -> tuple[np.ndarray, object]:
+        self.tokenizer   # a serving process encodes queries by the thousand: load the whole tokenizer once
+        return super()._encode_one_query(text)
+
+    def _ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention masks of a batch, padded to its longest text."""
+        if "tokenizer" not in self.__dict__ and len(texts) <= self._subset_left and self._pieces is not None:
+            self._subset_left -= len(texts)
+            return self._pieces.encode(texts)
+        encodings = self.tokenizer.encode_batch(texts)
+        return (np.array([e.ids for e in encodings], dtype=np.int64),
+                np.array([e.attention_mask for e in encodings], dtype=np.int64))
+
     def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass."""
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ids, mask = self._ids(texts)
         embeddings = self.word[ids] + self.positions[:ids.shape[1]] + self.token_type
         feeds = {"embeddings": embeddings.astype(np.float32, copy=False), "attention_mask": mask}
         (states,) = self._sessions.get(threads).run(["states"], feeds)
