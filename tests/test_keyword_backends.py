@@ -93,3 +93,21 @@ def test_a_version_from_before_the_term_major_arrays_answers_the_same(version, t
     for query in EVAL_QUERIES[:60]:
         assert turned.search(query, k=10, include_internal=True).hits == stored.search(query, k=10,
                                                                                       include_internal=True).hits
+
+
+def test_phrase_matches_are_found_from_either_words_side(version):
+    """Word pairs 1 to PHRASE_SLOP positions apart: the rows a brute-force pass finds, whichever word is rarer."""
+    from search import keyword
+
+    matrix = _open(version, "matrix")
+    at = {key: term_id for term_id in range(len(matrix.terms)) for key in matrix._occurrences(term_id).tolist()}
+    pairs = sorted({(at[key], at[key + gap]) for key in sorted(at) for gap in range(1, keyword.PHRASE_SLOP + 1)
+                    if key + gap in at and at[key] != at[key + gap]})
+    sides = set()
+    for first, second in pairs:
+        a, b = matrix._occurrences(first).tolist(), matrix._occurrences(second).tolist()
+        expected = sorted({y >> keyword_columns.POSITION_BITS for x in a for y in b
+                           if 0 < y - x <= keyword.PHRASE_SLOP})
+        assert matrix._phrase_docs(first, second).tolist() == expected, (matrix.terms[first], matrix.terms[second])
+        sides.add(len(a) <= len(b))
+    assert len(pairs) > 100 and sides == {True, False}
