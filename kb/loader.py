@@ -484,7 +484,7 @@ def _load_article(path: str, office_key: str, rel: str, corpus: Corpus, first_se
     if result is None:
         result = _parse_article_file(Path(path), office_key, rel)
         if cache is not None:
-            cache.put(rel, stamp, result)
+            result = cache.put(rel, stamp, result)
     if isinstance(result, Issue):
         corpus.issues.append(result)
         return

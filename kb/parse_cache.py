@@ -36,11 +36,13 @@ def shallow_copy(item):
 class ParseCache:
     """rel path → (file stamp, parse result): (Article, warnings, line), an Office, or the Issue that stopped it."""
 
-    def __init__(self, entries: dict | None = None):
+    def __init__(self, entries: dict | None = None, grouped: dict | None = None):
         self.entries: dict[str, tuple] = entries or {}
         self.hits = self.misses = 0
-        # rel path → (cached article, group, its copy with that group): in memory only.
-        self.grouped: dict[str, tuple] = {}
+        # rel path → (cached article, group, its copy with that group). Saved with the entries, in
+        # one pickle so that the cached article is still the same object: a fresh `kb index` then
+        # finds the copies made, instead of copying 100 000 articles again (1.2 s).
+        self.grouped: dict[str, tuple] = grouped or {}
         # Set by `kb index --watch` for one build: the paths it was told changed (files or folders).
         self.changed: set[str] | None = None
         # The last corpus loaded with this cache (in memory only): patched when `changed` allows (kb/loader.py).
@@ -97,13 +99,19 @@ class ParseCache:
             return result[0], list(result[1]), result[2]
         return shallow_copy(result)
 
-    def put(self, rel: str, stamp, result) -> None:
-        """Remember a fresh parse result (a copy of the article, before the loader edits it)."""
+    def put(self, rel: str, stamp, result):
+        """Remember a fresh parse result; returns what the loader goes on with, as `get` would have.
+
+        An article is then the cached object itself, as after a hit: the copy `with_group` makes of
+        it is saved with it (an Office or Issue is remembered as a copy, and the original returned).
+        """
         if stamp is None:
-            return
-        result = (shallow_copy(result[0]), list(result[1]), result[2]) if isinstance(result, tuple) \
-            else shallow_copy(result)
-        self.entries[rel] = (stamp, result)
+            return result
+        if isinstance(result, tuple):
+            self.entries[rel] = (stamp, (result[0], list(result[1]), result[2]))
+            return result[0], list(result[1]), result[2]
+        self.entries[rel] = (stamp, shallow_copy(result))
+        return result
 
     def keep_only(self, seen: set[str]) -> None:
         """Forget files that are gone."""
@@ -130,7 +138,7 @@ class ParseCache:
                 # The cache lives as long as the process: exempt it from later collector passes too
                 # (each walked all of it; at 100 000 articles they cost 1-2 s of the build that follows).
                 gc.freeze()
-                return cls(data["entries"])
+                return cls(data["entries"], data.get("grouped"))
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError):
             pass
         finally:
@@ -143,6 +151,6 @@ class ParseCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
-            pickle.dump({"version": LOADER_VERSION, "entries": self.entries}, handle,
+            pickle.dump({"version": LOADER_VERSION, "entries": self.entries, "grouped": self.grouped}, handle,
                         protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)

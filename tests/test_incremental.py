@@ -193,6 +193,23 @@ def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp
     assert gc.isenabled()   # switched off while unpickling only, also when that fails
 
 
+def test_a_saved_cache_keeps_the_office_group_copies_and_still_follows_a_group_change(tmp_path, content_copy):
+    """A fresh process (`kb index`) takes the saved copies instead of copying every article again."""
+    cache = ParseCache()
+    first = load_content(content_copy, today=TODAY, cache=cache)
+    cache.save(tmp_path / "parsed.pickle")
+    loaded = ParseCache.load(tmp_path / "parsed.pickle")
+    saved_copies = {copy.id: copy for _, group, copy in loaded.grouped.values() if group}
+    again = load_content(content_copy, today=TODAY, cache=loaded)
+    assert saved_copies and all(again.articles[key] is copy for key, copy in saved_copies.items())
+    assert {a.id: a.group for a in again.articles.values()} == {a.id: a.group for a in first.articles.values()}
+    office = content_copy / "avfall" / "_office.yaml"
+    office.write_text(office.read_text(encoding="utf-8") + "group: Sophämtning och återvinning\n", encoding="utf-8")
+    after = load_content(content_copy, today=TODAY, cache=ParseCache.load(tmp_path / "parsed.pickle"))
+    assert after.articles["missad-hamtning"].group == "Sophämtning och återvinning"
+    assert after.articles["grovsopor-lamna"].group == "Sophämtning och återvinning"
+
+
 def test_a_damaged_current_version_means_a_full_build_not_a_wrong_one(tmp_path, content_copy, encoder):
     build_index(content_copy, tmp_path, encoder, today=TODAY)
     current = versions.current_version(tmp_path)
