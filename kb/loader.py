@@ -206,11 +206,12 @@ def _parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Ar
         todo = next((n for n, line in enumerate(body.splitlines()) if line.lstrip().startswith("TODO")), None)
         if todo is not None:   # a finished draft must not show its TODO text to residents
             warnings.append(Issue(rel, body_line + todo, "TODO text left from the draft", "warning"))
+    body = body.strip()
     article = Article(
         id=article_id,
         title=str(meta["title"]).strip(),
         office=office_key,
-        body=body.strip(),
+        body=body,
         path=rel,
         group=str(meta.get("group") or ""),
         audience=audience,
@@ -224,7 +225,9 @@ def _parse_article(path: Path, text: str, office_key: str, rel: str) -> tuple[Ar
         valid_until=_as_date(meta.get("valid_until"), "valid_until", lines.get("valid_until", 2)),
         related=_string_list(meta, "related", lines),
         links=links,
-        public_body=split.public,
+        # Most articles have no internal block: one string for both, so the parse cache (a pickle
+        # keeps a shared object once) and a watcher's memory hold each answer once, not twice.
+        public_body=body if split.public == body else split.public,
         internal_notes=split.internal,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         draft=draft,
