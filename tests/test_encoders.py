@@ -190,6 +190,19 @@ def test_subset_tokenizer_gives_the_whole_tokenizers_ids(encoders):
         assert mask.tolist() == [e.attention_mask for e in expected]
 
 
+def test_the_kept_pieces_file_is_made_once_and_made_again_when_damaged(tmp_path):
+    from kb.embedding.unigram_subset import UnigramPieces
+
+    (tmp_path / "tokenizer.json").symlink_to(MODEL_DATA_DIR / "models" / DEFAULT_MODEL / "tokenizer.json")
+    first = UnigramPieces(tmp_path / "tokenizer.json", 512, 1)
+    (kept,) = tmp_path.glob("kb_encoder-pieces-*.pickle")
+    kept.write_bytes(kept.read_bytes()[:1000])   # cut short
+    again = UnigramPieces(tmp_path / "tokenizer.json", 512, 1)
+    assert again.ids == first.ids and [p.name for p in tmp_path.glob("kb_encoder-pieces-*")] == [kept.name]
+    assert kept.stat().st_size > 1_000_000   # written whole again
+    assert again.encode(["Åsa åt ål"])[0].tolist() == first.encode(["Åsa åt ål"])[0].tolist()
+
+
 def test_a_few_passages_never_load_the_whole_tokenizer_and_embed_the_same():
     fresh = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="onnx")
     texts = [t for t in TEXTS if t.strip()]

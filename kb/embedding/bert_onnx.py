@@ -128,7 +128,7 @@ class OnnxBertEncoder(TokenStateEncoder):
         """The tokenizer's pieces for small tokenizers, or None when it is not a Unigram one."""
         try:
             return UnigramPieces(self.path / "tokenizer.json", self.max_seq_length, self._config.get("pad_token_id") or 0)
-        except ValueError:
+        except (ValueError, KeyError, TypeError):   # anything unexpected: the whole tokenizer is always right
             return None
 
     def warm_up(self) -> None:

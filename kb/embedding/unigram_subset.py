@@ -98,8 +98,10 @@ def _read(tokenizer_file: Path) -> tuple[dict, list[str], list[float], int]:
     every time.
     """
     cache = _cache_path(tokenizer_file)
-    if cache.is_file():
+    try:
         return pickle.loads(cache.read_bytes())
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+        pass   # none yet (or unreadable): made again below
     data = json.loads(tokenizer_file.read_text(encoding="utf-8"))
     model = data["model"]
     if model.get("type") != "Unigram":
