@@ -282,8 +282,9 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
     """The whole docs section: conditions, tables, plot."""
     opts = results.get("options", {})
     head = [START, "## Speed at scale (`kb bench speed`)", "",
-            f"Measured {results['date']} on {results['machine']}. Command: `{command}` "
-            f"({results['seconds']} s in all). Synthetic corpora from bench/synthetic.py (real Swedish text of "
+            f"Last run {results['date']} on {results['machine']} ({results['seconds']} s; where sizes were "
+            f"measured at different times, the line below says when and where). Command for every size: "
+            f"`{command}`. Synthetic corpora from bench/synthetic.py (real Swedish text of "
             f"content/, SweFAQ and SweQUAD-MC placed in 70 Stockholm neighbourhoods, 100+ offices); "
             f"{opts.get('query_count', 500)} queries with a known target per size; latency in a separate serving "
             f"process that loaded model and index like the web app, encoder "
