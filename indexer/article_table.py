@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.rows import line_offsets, read_span
+from kb.markdown import plain_text
 from kb.schema import Article
 
 TEXT_FILE = "articles.jsonl"
@@ -40,6 +41,16 @@ def columns_of(articles: list[Article]) -> dict[str, list]:
     columns["valid_until"] = [day.isoformat() if day is not None else None for day in columns["valid_until"]]
     return columns
 
+
+
+def record(article: Article) -> dict:
+    """An article's line: its record, and the plain text of its public answer.
+
+    Every search shows up to ten answers' snippets, made from that text: rendering the Markdown
+    again at search time was a third of a keyword search at 10 000 articles (1.5 ms an article
+    not seen since the serving process started).
+    """
+    return article.to_record() | {"plain": plain_text(article.public_body)}
 
 @dataclass
 class Lines:

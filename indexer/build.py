@@ -31,7 +31,7 @@ from kb.parse_cache import ParseCache, cache_file
 from kb.schema import Article, article_fields
 
 INDEX_FORMAT = 1
-RECORD_FORMAT = "record-2"   # articles.jsonl lines: Article.to_record()
+RECORD_FORMAT = "record-3"   # articles.jsonl lines: article_table.record() (with "plain" since record-3)
 # Digests of the last watcher build's article objects: the next one hashes only the edited ones.
 _DIGESTS = DigestMemo()
 
@@ -229,7 +229,7 @@ def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndar
             moved = [row for _article, row in others if row >= 0]   # lines of the previous delta, copied
             old_delta = (previous.dir / article_table.DELTA_TEXT_FILE).read_bytes() if moved else b""
             delta_lines = {row: old_delta[linked.start[row]:linked.end[row]] for row in moved}
-            new_lines = [delta_lines[row] if row >= 0 else (encode(article.to_record()) + "\n").encode("utf-8")
+            new_lines = [delta_lines[row] if row >= 0 else (encode(article_table.record(article)) + "\n").encode("utf-8")
                          for article, row in others]
             names = [article_table.TEXT_FILE]
             if article_table.unchanged_columns(previous.dir, linked, articles, sources, previous.position):
@@ -245,7 +245,7 @@ def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndar
     columns = article_table.columns_of(articles)
     previous_lines = previous.article_lines(context) if previous is not None else None
     lines = [previous_lines[row] if previous_lines is not None and row >= 0
-             else (encode(article.to_record()) + "\n").encode("utf-8")
+             else (encode(article_table.record(article)) + "\n").encode("utf-8")
              for article, row in zip(articles, sources.tolist())]
     return article_table.write(version_dir, lines, columns), {}
 

@@ -91,6 +91,7 @@ class Article:
     def from_dict(cls, data: dict[str, Any]) -> "Article":
         """Inverse of `to_dict`."""
         data = dict(data)
+        data.pop("plain", None)   # an index record's plain text of the answer (indexer/article_table.record)
         for key in ("reviewed", "valid_until"):
             if data.get(key):
                 data[key] = dt.date.fromisoformat(data[key])

@@ -17,6 +17,7 @@ import numpy as np
 
 from indexer import article_table
 from indexer.keyword_index import group_key
+from kb.markdown import plain_text
 from kb.schema import Article
 
 PARSED_KEPT = 4096   # articles kept parsed (a result page shows ten; a busy hour a few thousand distinct)
@@ -67,6 +68,7 @@ class ArticleStore(Mapping):
         self.lines, self.ids, self.row, columns = _read(version_dir)
         self.columns = dict(columns)   # "group" has "" for none; "group_key" as the keyword index files it
         self._parsed = lru_cache(maxsize=PARSED_KEPT)(self._parse)
+        self._plain = lru_cache(maxsize=PARSED_KEPT)(self._plain_of)
 
     def __getitem__(self, article_id: str) -> Article:
         return self._parsed(self.row[article_id])
@@ -82,6 +84,15 @@ class ArticleStore(Mapping):
 
     def _parse(self, row: int) -> Article:
         return Article.from_dict(json.loads(self.lines.read(self.dir, row)))
+
+    def plain(self, article_id: str) -> str:
+        """The article's public answer as plain text (for snippets): the build's, kept for the last few thousand."""
+        return self._plain(self.row[article_id])
+
+    def _plain_of(self, row: int) -> str:
+        data = json.loads(self.lines.read(self.dir, row))
+        # Records of versions before record-3 have no "plain": render it as the build would have.
+        return data["plain"] if "plain" in data else plain_text(data.get("public_body", ""))
 
     def at(self, rows) -> list[Article]:
         """The articles at these rows, in that order."""

@@ -14,14 +14,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from indexer import versions
 from kb.embedding.base import Encoder
-from kb.markdown import plain_text
 from kb.schema import Article
-from search.articles import PARSED_KEPT, ArticleStore
+from search.articles import ArticleStore
 from search.fusion import SPARSE_WEIGHT, add_sparse, fuse
 from search.keyword import DEFAULT_KEYWORD_BACKEND, open_keyword
 from search.snippets import make_snippet
@@ -95,8 +93,8 @@ class Snapshot:
     """Everything of one index version needed to answer queries, loaded once."""
 
     def plain_answer(self, article: Article) -> str:
-        """The public answer as plain text (cached: snippets need it on every search)."""
-        return self._plain(article.id, article.public_body)
+        """The public answer as plain text (snippets need it on every search; the build wrote it)."""
+        return self.articles.plain(article.id)
 
     def translations_of(self, article_id: str) -> list[Article]:
         """The translations of an article (not filtered by audience)."""
@@ -122,8 +120,6 @@ class Snapshot:
         # Versions built with a model without a sparse head (or before it existed) fuse two signals.
         self.sparse = SparseScorer(version_dir, self.vector.article_ids, self.vector.chunk_article,
                                    self.vector.chunk_internal) if self.manifest.get("sparse") else None
-        # As many plain answers kept as parsed articles: both follow what results show.
-        self._plain = lru_cache(maxsize=PARSED_KEPT)(lambda _article_id, body: plain_text(body))
 
 
 def clean_query(text: str, max_length: int = 500) -> str:

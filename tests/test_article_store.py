@@ -79,3 +79,34 @@ def test_filter_columns_select_what_the_articles_say(built_data_dir):
     for original, translated in store.translations.items():
         assert all(store[t].translation_of == original for t in translated)
     assert sum(map(len, store.translations.values())) == sum(1 for a in articles if a.translation_of)
+
+
+def test_the_build_writes_each_answer_s_plain_text_and_searches_never_render_it(built_data_dir, encoder, monkeypatch,
+                                                                               tmp_path):
+    """Snippets come from the record's plain text; a version of before record-3 still gets it, rendered."""
+    from kb.markdown import plain_text
+    from search import articles
+    from search.searcher import Searcher
+
+    version = versions.current_version(built_data_dir)
+    records = _records(version)
+    assert all(r["plain"] == plain_text(r["public_body"]) for r in records)
+    expected = {r["id"]: r["plain"] for r in records}
+    monkeypatch.setattr(articles, "plain_text", lambda _markdown: 1 / 0)   # any render at search time fails
+    hits = Searcher(built_data_dir, encoder, today=TODAY).search("grovsopor", method="keyword").hits
+    assert hits and hits[0].snippet and all(h.id in expected for h in hits)
+    assert ArticleStore(version).plain(hits[0].id) == expected[hits[0].id]
+    monkeypatch.undo()
+    old = _copy_without_plain(version, tmp_path / "old-records")
+    assert ArticleStore(old).plain(hits[0].id) == expected[hits[0].id]
+
+
+def _copy_without_plain(version, target):
+    """A copy of a version whose records have no plain text, as builds before record-3 wrote them."""
+    shutil.copytree(version, target)
+    lines = [json.dumps({k: v for k, v in json.loads(line).items() if k != "plain"}, ensure_ascii=False)
+             for line in (target / "articles.jsonl").open(encoding="utf-8")]
+    (target / "articles.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    for name in ("article_lines.npy", "article_table.json"):
+        (target / name).unlink(missing_ok=True)   # line offsets changed: read them from the records again
+    return target
