@@ -158,12 +158,13 @@ def results_view(result: SearchResult, internal: bool, answer_confidence: float,
 
 def _useful_snippet(hit) -> str:
     """The hit's snippet, or the start of the answer when the snippet only repeats the question."""
-    article = get_searcher().snapshot.articles.get(hit.id)
+    snap = get_searcher().snapshot
+    article = snap.articles.get(hit.id)
     if article is None:
         return hit.snippet
     shown = html.unescape(re.sub(r"<[^>]+>", "", hit.snippet)).strip().rstrip(" …").lower()
     if shown in {article.title.lower(), *(q.lower() for q in article.alt_questions)}:
-        return make_snippet(plain_text(article.public_body), set())
+        return make_snippet(snap.plain_answer(article), set())
     return hit.snippet
 
 
