@@ -42,7 +42,6 @@ def columns_of(articles: list[Article]) -> dict[str, list]:
     return columns
 
 
-
 def record(article: Article) -> dict:
     """An article's line: its record, and the plain text of its public answer.
 
@@ -51,6 +50,7 @@ def record(article: Article) -> dict:
     not seen since the serving process started).
     """
     return article.to_record() | {"plain": plain_text(article.public_body)}
+
 
 @dataclass
 class Lines:

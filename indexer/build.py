@@ -229,7 +229,8 @@ def _write_articles(version_dir: Path, articles: list[Article], sources: np.ndar
             moved = [row for _article, row in others if row >= 0]   # lines of the previous delta, copied
             old_delta = (previous.dir / article_table.DELTA_TEXT_FILE).read_bytes() if moved else b""
             delta_lines = {row: old_delta[linked.start[row]:linked.end[row]] for row in moved}
-            new_lines = [delta_lines[row] if row >= 0 else (encode(article_table.record(article)) + "\n").encode("utf-8")
+            new_lines = [delta_lines[row] if row >= 0
+                         else (encode(article_table.record(article)) + "\n").encode("utf-8")
                          for article, row in others]
             names = [article_table.TEXT_FILE]
             if article_table.unchanged_columns(previous.dir, linked, articles, sources, previous.position):

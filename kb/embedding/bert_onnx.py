@@ -127,7 +127,8 @@ class OnnxBertEncoder(TokenStateEncoder):
     def _pieces(self) -> UnigramPieces | None:
         """The tokenizer's pieces for small tokenizers, or None when it is not a Unigram one."""
         try:
-            return UnigramPieces(self.path / "tokenizer.json", self.max_seq_length, self._config.get("pad_token_id") or 0)
+            return UnigramPieces(self.path / "tokenizer.json", self.max_seq_length,
+                                 self._config.get("pad_token_id") or 0)
         except (ValueError, KeyError, TypeError):   # anything unexpected: the whole tokenizer is always right
             return None
 
