@@ -118,6 +118,7 @@ def keyword(args: dict) -> dict:
     from indexer import article_table, keyword_matrix
     from indexer.keyword_index import article_document, build_keyword_index
     from kb.loader import load_content
+    from search.articles import column_arrays
     from search.keyword_matrix import MatrixKeywordSearcher
     from search.keyword_whoosh import WhooshKeywordSearcher
 
@@ -134,7 +135,8 @@ def keyword(args: dict) -> dict:
         matrix_s = time.perf_counter() - t
         for name, ours, build_s in (
                 ("whoosh", WhooshKeywordSearcher(Path(tmp) / "whoosh", corpus.synonyms), whoosh_s),
-                ("matrix", MatrixKeywordSearcher(Path(tmp), corpus.synonyms, article_table.columns_of(articles)),
+                ("matrix", MatrixKeywordSearcher(Path(tmp), corpus.synonyms,
+                                                 column_arrays(article_table.columns_of(articles))),
                  matrix_s)):
             ours.search("parkeringstillstånd förskola", 10, include_internal=True)
             result[name] = _run(lambda q, ours=ours: [h[0] for h in ours.search(q, 10, include_internal=True).hits],

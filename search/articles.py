@@ -37,14 +37,22 @@ def _file_identity(path: Path) -> tuple | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _derived(columns: dict[str, list]) -> tuple[list[str], dict[str, int], dict[str, np.ndarray]]:
-    """(ids, id → row, object arrays) of a version's columns."""
-    ids = columns["id"]
-    # Object arrays: searches compare a whole column with one value (office, language, ...).
+def column_arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
+    """A version's article columns as searches use them: "group" with "" for none, plus "group_key".
+
+    Object arrays: searches compare a column with one value (office, language, ...); the keyword
+    matrix filters by the group's key as the keyword index files it.
+    """
     arrays = {name: np.array(values, dtype=object) for name, values in columns.items() if name != "group"}
     arrays["group"] = np.array([value or "" for value in columns["group"]], dtype=object)
     arrays["group_key"] = np.array([group_key(group) for group in arrays["group"].tolist()], dtype=object)
-    return ids, {article_id: i for i, article_id in enumerate(ids)}, arrays
+    return arrays
+
+
+def _derived(columns: dict[str, list]) -> tuple[list[str], dict[str, int], dict[str, np.ndarray]]:
+    """(ids, id → row, column arrays) of a version's columns."""
+    ids = columns["id"]
+    return ids, {article_id: i for i, article_id in enumerate(ids)}, column_arrays(columns)
 
 
 def _read(version_dir: Path) -> tuple:
@@ -68,10 +76,9 @@ class ArticleStore(Mapping):
         self.lines, self.ids, self.row, columns = _read(version_dir)
         self.columns = dict(columns)   # "group" has "" for none; "group_key" as the keyword index files it
         self._parsed = lru_cache(maxsize=PARSED_KEPT)(self._parse)
-        self._plain = lru_cache(maxsize=PARSED_KEPT)(self._plain_of)
 
     def __getitem__(self, article_id: str) -> Article:
-        return self._parsed(self.row[article_id])
+        return self._parsed(self.row[article_id])[0]
 
     def __contains__(self, article_id: object) -> bool:
         return article_id in self.row
@@ -82,21 +89,20 @@ class ArticleStore(Mapping):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _parse(self, row: int) -> Article:
-        return Article.from_dict(json.loads(self.lines.read(self.dir, row)))
+    def _parse(self, row: int) -> tuple[Article, str]:
+        """The article of one record and the plain text of its public answer (one read, one parse)."""
+        data = json.loads(self.lines.read(self.dir, row))
+        article = Article.from_dict(data)
+        # Records of versions before record-3 have no "plain": render it as the build would have.
+        return article, data["plain"] if "plain" in data else plain_text(article.public_body)
 
     def plain(self, article_id: str) -> str:
         """The article's public answer as plain text (for snippets): the build's, kept for the last few thousand."""
-        return self._plain(self.row[article_id])
-
-    def _plain_of(self, row: int) -> str:
-        data = json.loads(self.lines.read(self.dir, row))
-        # Records of versions before record-3 have no "plain": render it as the build would have.
-        return data["plain"] if "plain" in data else plain_text(data.get("public_body", ""))
+        return self._parsed(self.row[article_id])[1]
 
     def at(self, rows) -> list[Article]:
         """The articles at these rows, in that order."""
-        return [self._parsed(int(row)) for row in rows]
+        return [self._parsed(int(row))[0] for row in rows]
 
     def visible_rows(self, audience: str, today: dt.date) -> np.ndarray:
         """Rows of the articles this audience may see today (handlers: all; residents: public, not expired)."""

@@ -207,5 +207,8 @@ def open_keyword(backend: str, version_dir: Path, synonyms: list[list[str]] | No
     if backend == "matrix":
         from search.keyword_matrix import MatrixKeywordSearcher
 
-        return MatrixKeywordSearcher(version_dir, synonyms, columns or {name: [] for name in ARTICLE_COLUMNS})
+        from search.articles import column_arrays
+
+        return MatrixKeywordSearcher(version_dir, synonyms,
+                                     columns or column_arrays({name: [] for name in ARTICLE_COLUMNS}))
     raise ValueError(f"unknown keyword backend {backend!r}: use one of {', '.join(KEYWORD_BACKENDS)}")

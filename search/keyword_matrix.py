@@ -19,7 +19,7 @@ import numpy as np
 from whoosh.util.numeric import _length_byte_cache
 
 from indexer import keyword_columns
-from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS, group_key
+from indexer.keyword_index import ALL_FIELDS, FIELD_BOOSTS
 from search import keyword
 from search.keyword import KeywordQuery, KeywordSearcher
 
@@ -45,7 +45,7 @@ class MatrixKeywordSearcher(KeywordSearcher):
     name = "matrix"
 
     def __init__(self, version_dir: Path, synonyms: list[list[str]] | None, columns: Mapping[str, Sequence]):
-        """`columns`: the article table's columns (indexer/article_table.py), in article order."""
+        """`columns`: the version's article columns in article order, as search/articles.column_arrays makes them."""
         super().__init__(synonyms)
         self.ids = list(columns["id"])
         n = self.count = len(self.ids)
@@ -65,8 +65,7 @@ class MatrixKeywordSearcher(KeywordSearcher):
             average = (exact.sum() / n if n else 0.0) or 1.0
             self.norms[name] = k1 * ((1 - b_) + b_ * whoosh_lengths(exact) / average)
         attributes = {name: np.asarray(columns[name], dtype=object) for name in ("audience", "office", "language")}
-        attributes["group"] = (np.asarray(columns["group_key"], dtype=object) if "group_key" in columns else
-                               np.array([group_key(group or "") for group in columns["group"]], dtype=object))
+        attributes["group"] = np.asarray(columns["group_key"], dtype=object)
         if self.row_article is not None:   # by row; a dead row's values are never looked at
             attributes = {name: values[np.maximum(self.row_article, 0)] for name, values in attributes.items()}
         self.attributes = attributes

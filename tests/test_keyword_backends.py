@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from indexer import article_table, keyword_columns, keyword_matrix, versions
+from search.articles import column_arrays
 from search.keyword import KEYWORD_BACKENDS, open_keyword
 from tests.conftest import ROOT
 
@@ -14,7 +15,7 @@ EVAL_QUERIES = [json.loads(line)["query"] for line in (ROOT / "tests" / "eval" /
 
 def _open(version, backend):
     extras = json.loads((version / "content.json").read_text(encoding="utf-8"))
-    return open_keyword(backend, version, extras["synonyms"], article_table.read(version)[1])
+    return open_keyword(backend, version, extras["synonyms"], column_arrays(article_table.read(version)[1]))
 
 
 @pytest.fixture(scope="module")
