@@ -15,7 +15,7 @@ import pickle
 from pathlib import Path
 
 # Bump when parse_article's output changes shape or meaning.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 # Re-parsing a changed file costs about 1 ms, rewriting the whole cache 0.3 s at 10 000 articles:
 # a build that re-parsed fewer files than this (or than 1 % of the cache) leaves the file as it is.
 SAVE_AFTER_MISSES = 50
@@ -39,10 +39,11 @@ class ParseCache:
     def __init__(self, entries: dict | None = None, grouped: dict | None = None):
         self.entries: dict[str, tuple] = entries or {}
         self.hits = self.misses = 0
-        # rel path → (cached article, group, its copy with that group). Saved with the entries, in
-        # one pickle so that the cached article is still the same object: a fresh `kb index` then
-        # finds the copies made, instead of copying 100 000 articles again (1.2 s).
-        self.grouped: dict[str, tuple] = grouped or {}
+        # rel path → the office's answer group that the cached article carries (absent: the article's
+        # group is its own, or none yet). The article itself carries it, not a copy beside it: a fresh
+        # `kb index` then unpickles one object per article (100 000 copies beside the originals were
+        # 0.3-0.5 s of loading the cache, and copying them anew 1.2 s).
+        self.grouped: dict[str, str] = grouped or {}
         # Set by `kb index --watch` for one build: the paths it was told changed (files or folders).
         self.changed: set[str] | None = None
         # The last corpus loaded with this cache (in memory only): patched when `changed` allows (kb/loader.py).
@@ -61,18 +62,29 @@ class ParseCache:
                 return entry[0]
         return self.stamp(path)
 
-    def with_group(self, rel: str, article, group: str):
-        """A copy of a cached article with its office's answer group, the same copy while neither changes.
+    def with_office_group(self, rel: str, article, group: str):
+        """The article of file `rel` with its office's answer `group`, unless it has a group of its own.
 
-        Most articles take their office's group: copying each on every load cost 1.5 s at 100 000.
+        A cached article handed out before is never changed (an older corpus, or the watcher's digest
+        memo, may hold it): when its office's group changed, the cache takes a copy with the new one.
+        An article without a group that no load has handed out yet gets it in place.
         """
-        found = self.grouped.get(rel)
-        if found is not None and found[0] is article and found[1] == group:
-            return found[2]
-        duplicate = shallow_copy(article)
-        duplicate.group = group
-        self.grouped[rel] = (article, group, duplicate)
-        return duplicate
+        applied = self.grouped.get(rel)
+        entry = self.entries.get(rel)
+        if entry is None or not isinstance(entry[1], tuple) or entry[1][0] is not article:
+            if not article.group:   # not cached (a file without a stamp): the caller's own object
+                article.group = group
+            return article
+        if applied is None:
+            if article.group:
+                return article   # its own group, from the front matter
+            article.group = group
+        elif applied != group:
+            article = shallow_copy(article)
+            article.group = group
+            self.entries[rel] = (entry[0], (article, *entry[1][1:]))
+        self.grouped[rel] = group
+        return article
 
     @staticmethod
     def stamp(path: str | Path) -> tuple[int, int, int] | None:
@@ -95,21 +107,23 @@ class ParseCache:
             return None
         self.hits += 1
         result = entry[1]
-        if isinstance(result, tuple):
-            return result[0], list(result[1]), result[2]
-        return shallow_copy(result)
+        # An article's entry is returned as it is: its warnings are a tuple, which nobody can change.
+        return result if isinstance(result, tuple) else shallow_copy(result)
 
     def put(self, rel: str, stamp, result):
         """Remember a fresh parse result; returns what the loader goes on with, as `get` would have.
 
-        An article is then the cached object itself, as after a hit: the copy `with_group` makes of
-        it is saved with it (an Office or Issue is remembered as a copy, and the original returned).
+        An article is then the cached object itself, as after a hit (an Office or Issue is remembered
+        as a copy, and the original returned).
         """
         if stamp is None:
             return result
+        self.grouped.pop(rel, None)   # a fresh parse carries no office group yet
         if isinstance(result, tuple):
-            self.entries[rel] = (stamp, (result[0], list(result[1]), result[2]))
-            return result[0], list(result[1]), result[2]
+            # Warnings as a tuple: most files have none, and one empty tuple unpickles as one object.
+            result = (result[0], tuple(result[1]), result[2])
+            self.entries[rel] = (stamp, result)
+            return result
         self.entries[rel] = (stamp, shallow_copy(result))
         return result
 
