@@ -86,6 +86,26 @@ class ParseCache:
         self.grouped[rel] = group
         return article
 
+    def unchanged_article(self, rel: str, path: str, group: str):
+        """The cached article of file `rel` when its file is unchanged and it needs nothing more: no
+        warnings, no review date (whose warning depends on the day), and no other office group than
+        `group`. Else None, and the loader takes its whole way (`get`, `with_office_group`).
+
+        Most files of a large content folder are such: at 100 000 articles, taking the whole way for
+        each made a one-edit `kb index` 4.1-5.5 s instead of 3.8-4.2 s.
+        """
+        entry = self.entries.get(rel)
+        if entry is None or type(entry[1]) is not tuple:
+            return None
+        article, warnings, _line = entry[1]
+        if warnings or article.reviewed is not None or entry[0] != self.stamp_of(rel, path):
+            return None
+        applied = self.grouped.get(rel)
+        if applied != group and (applied is not None or not article.group):
+            return None
+        self.hits += 1
+        return article
+
     @staticmethod
     def stamp(path: str | Path) -> tuple[int, int, int] | None:
         """Size, modification time and inode: what changes when a file is edited or replaced."""

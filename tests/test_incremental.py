@@ -193,6 +193,19 @@ def test_the_parse_cache_serves_the_next_day_with_that_day_s_review_warnings(tmp
     assert gc.isenabled()   # switched off while unpickling only, also when that fails
 
 
+def test_a_saved_cache_gives_the_articles_a_fresh_parse_gives(tmp_path, content_copy):
+    cache = ParseCache()
+    load_content(content_copy, today=TODAY, cache=cache)
+    cache.save(tmp_path / "parsed.pickle")
+    loaded = ParseCache.load(tmp_path / "parsed.pickle")
+    from_cache = load_content(content_copy, today=TODAY, cache=loaded)
+    fresh = load_content(content_copy, today=TODAY)
+    assert loaded.misses == 0 and from_cache.articles == fresh.articles and from_cache.offices == fresh.offices
+    articles = fresh.articles.values()   # the fields stored in another form are all exercised
+    assert all(any(getattr(a, name) for a in articles) for name in ("links", "reviewed", "valid_until",
+                                                                      "internal_notes", "related"))
+
+
 def test_a_saved_cache_keeps_the_office_groups_and_still_follows_a_group_change(tmp_path, content_copy):
     """A fresh process (`kb index`) takes the saved articles as they are, office group included."""
     cache = ParseCache()
