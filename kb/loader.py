@@ -527,30 +527,26 @@ def _check_references(corpus: Corpus, only: list[str] | None = None) -> dict[str
     found: dict[str, list[Issue]] = {}
     articles = corpus.articles
     for article_id in only if only is not None else list(articles):
-        article = articles[article_id]
-        if not article.related and not article.translation_of:   # most articles: nothing to look up
-            if article.language != "sv":
-                found[article_id] = [Issue(article.path, 1, f"language '{article.language}' article without "
-                                                            "translation_of", "warning")]
-            continue
-        issues = [Issue(article.path, 1, f"related id '{ref}' does not exist")
-                  for ref in article.related if ref not in articles]
-        dangling = bool(article.translation_of) and article.translation_of not in articles
-        if dangling:
-            issues.append(Issue(article.path, 1, f"translation_of id '{article.translation_of}' does not exist"))
+        article, issues = articles[article_id], []
+        if article.related or article.translation_of:   # most articles name no other id
+            issues = [Issue(article.path, 1, f"related id '{ref}' does not exist")
+                      for ref in article.related if ref not in articles]
+            dangling = bool(article.translation_of) and article.translation_of not in articles
+            if dangling:
+                issues.append(Issue(article.path, 1, f"translation_of id '{article.translation_of}' does not exist"))
+            # Drop dangling references so that the rest of the system can trust them (on a copy: a cached
+            # article is shared with the parse cache, and the next load must see the file's own references).
+            related = [ref for ref in article.related if ref in articles]
+            if len(related) != len(article.related) or dangling:
+                article = articles[article_id] = shallow_copy(article)
+                article.related = related
+                if dangling:
+                    article.translation_of = None
         if article.language != "sv" and not article.translation_of:
             issues.append(Issue(article.path, 1, f"language '{article.language}' article without translation_of",
                                 "warning"))
         if issues:
             found[article_id] = issues
-        # Drop dangling references so that the rest of the system can trust them (on a copy: a cached
-        # article is shared with the parse cache, and the next load must see the file's own references).
-        related = [ref for ref in article.related if ref in articles]
-        if len(related) != len(article.related) or dangling:
-            article = articles[article_id] = shallow_copy(article)
-            article.related = related
-            if dangling:
-                article.translation_of = None
     return found
 
 

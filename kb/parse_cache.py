@@ -69,20 +69,19 @@ class ParseCache:
         memo, may hold it): when its office's group changed, the cache takes a copy with the new one.
         An article without a group that no load has handed out yet gets it in place.
         """
-        applied = self.grouped.get(rel)
         entry = self.entries.get(rel)
         if entry is None or not isinstance(entry[1], tuple) or entry[1][0] is not article:
             if not article.group:   # not cached (a file without a stamp): the caller's own object
                 article.group = group
             return article
-        if applied is None:
-            if article.group:
-                return article   # its own group, from the front matter
-            article.group = group
-        elif applied != group:
+        if self._has_group(rel, article, group):
+            return article
+        if rel in self.grouped:   # handed out with the office's former group
             article = shallow_copy(article)
             article.group = group
             self.entries[rel] = (entry[0], (article, *entry[1][1:]))
+        else:
+            article.group = group
         self.grouped[rel] = group
         return article
 
@@ -100,11 +99,15 @@ class ParseCache:
         article, warnings, _line = entry[1]
         if warnings or article.reviewed is not None or entry[0] != self.stamp_of(rel, path):
             return None
-        applied = self.grouped.get(rel)
-        if applied != group and (applied is not None or not article.group):
+        if not self._has_group(rel, article, group):
             return None
         self.hits += 1
         return article
+
+    def _has_group(self, rel: str, article, group: str) -> bool:
+        """Does the cached article of `rel` carry the group it should: its own, or this office `group`?"""
+        applied = self.grouped.get(rel)
+        return applied == group if applied is not None else bool(article.group)
 
     @staticmethod
     def stamp(path: str | Path) -> tuple[int, int, int] | None:
