@@ -308,6 +308,12 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
         head += ["Corpus seeds: " + "; ".join(
             f"{s['articles']:,}: " + ", ".join(f"{n:,} {SEED_KINDS[k]}" for k, n in s["seeds"].items())
             for s in seeded) + ".", ""]
+    coded = [s for s in results["sizes"] if s.get("code")]
+    if coded:   # which code each size measured (commit, +changes-<hash> for uncommitted edits)
+        head += ["Code measured: " + "; ".join(
+            f"{s['articles']:,}: {s['code']}" + (f" (**changed to {s['code_changed']} during the run: its figures "
+                                                  "mix two versions**)" if s.get("code_changed") else "")
+            for s in coded) + ".", ""]
     cut = _unfinished(results)
     if cut:
         head += ["Unfinished: " + " ".join(cut), ""]

@@ -8,6 +8,7 @@ are temporary and removed after each size.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -47,6 +48,18 @@ def _log(message: str) -> None:
     print(f"[bench speed {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def code_state(root: Path = PROJECT_ROOT) -> str:
+    """The code being measured: its commit, plus a hash of uncommitted changes to tracked Python files."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--", "*.py"], capture_output=True,
+                              timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""   # not a git checkout: nothing to say
+    return head + (f"+changes-{hashlib.sha256(diff).hexdigest()[:8]}" if diff else "")
+
+
 def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
                  http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
                  with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
@@ -66,7 +79,8 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
                             encoding="utf-8")
     result: dict = {"articles": articles, "queries": min(query_count, len(all_queries)),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"], "hashed_passages": hashed}
+                    "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"], "hashed_passages": hashed,
+                    "code": code_state()}
     if not result["seeds"]["faq"]:
         _log(f"WARNING: no SweFAQ/SweQUAD seeds (set KB_SHARED_BENCHMARKS): a corpus of {SEED_KINDS['own']} only, "
              "not comparable with runs that had them")
@@ -101,6 +115,12 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
                         "index_threads": index_threads, "queries_file": str(queries_file)}
                 result["peers"]["txtai"] = {"build": run_worker("txtai-build", args),
                                             "serve": run_worker("txtai-serve", args)}
+    # Every step starts processes of its own, which import the code as it is then: an edit during a
+    # run (seen on 2026-12-03) makes its figures a mix of two versions, and the report says so.
+    finished = code_state()
+    if finished != result["code"]:
+        result["code_changed"] = finished
+        _log(f"WARNING: the code changed during the {articles}-article run ({result['code']} -> {finished})")
     return result
 
 

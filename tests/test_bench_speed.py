@@ -5,13 +5,14 @@ import hashlib
 import json
 import shutil
 import statistics
+import subprocess
 
 import pytest
 
 from bench import peers, report
 from bench.http_load import Gunicorn, load
 from bench.quality import read_queries
-from bench.speed import measure_size, merge_results, run_speed
+from bench.speed import code_state, measure_size, merge_results, run_speed
 from bench.synthetic import article_stream, load_seeds, seed_counts, write_corpus
 from kb.embedding.factory import DEFAULT_MODEL, ensure_model
 from kb.loader import load_content
@@ -84,6 +85,10 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     text = report.section(results, "kb bench speed --articles 12", "plot.png")
     assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text and "`kb index` command" in text
     assert "`kb index --watch`: save to new version served" in text and "Corpus seeds: 12: " in text
+    assert result["code"] == code_state() and "code_changed" not in result
+    assert f"Code measured: 12: {result['code']}." in text or not result["code"]   # "" outside a git checkout
+    changed = results | {"sizes": [result | {"code_changed": result["code"] + "+changes-0123abcd"}]}
+    assert "its figures mix two versions" in report.section(changed, "kb bench speed --articles 12", None)
     if report.plot(results, tmp_path / "plot.png"):
         assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -187,3 +192,21 @@ def test_a_hashed_size_is_measured_end_to_end_and_marked_in_the_report(tmp_path)
     text = report.tables(results)
     assert "| 12 † | vector | " in text and "| – | – | – |" in text and "with the model)" in text
     assert "not run with the model" in text and "s model |" in text and report.HASHED_NOTE in text
+
+
+def test_the_code_measured_names_its_commit_and_uncommitted_python_changes(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "a")
+    clean = code_state(tmp_path)
+    assert clean and "+changes-" not in clean
+    (tmp_path / "a.py").write_text("x = 2\n")
+    edited = code_state(tmp_path)
+    assert edited.startswith(clean + "+changes-")
+    (tmp_path / "a.py").write_text("x = 3\n")
+    assert code_state(tmp_path) not in (clean, edited)
+    assert code_state(tmp_path / "missing") == ""
