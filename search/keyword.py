@@ -205,9 +205,8 @@ def open_keyword(backend: str, version_dir: Path, synonyms: list[list[str]] | No
 
         return WhooshKeywordSearcher(version_dir / "keyword", synonyms)
     if backend == "matrix":
-        from search.keyword_matrix import MatrixKeywordSearcher
-
         from search.articles import column_arrays
+        from search.keyword_matrix import MatrixKeywordSearcher
 
         return MatrixKeywordSearcher(version_dir, synonyms,
                                      columns or column_arrays({name: [] for name in ARTICLE_COLUMNS}))

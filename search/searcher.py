@@ -18,6 +18,7 @@ from pathlib import Path
 
 from indexer import versions
 from kb.embedding.base import Encoder
+from kb.markdown import plain_text
 from kb.schema import Article
 from search.articles import ArticleStore
 from search.fusion import SPARSE_WEIGHT, add_sparse, fuse
@@ -93,8 +94,11 @@ class Snapshot:
     """Everything of one index version needed to answer queries, loaded once."""
 
     def plain_answer(self, article: Article) -> str:
-        """The public answer as plain text (snippets need it on every search; the build wrote it)."""
-        return self.articles.plain(article.id)
+        """The public answer as plain text: the build's for this version's article (snippets need it on
+        every search, handlers' copy text on every hit), rendered for any other (a version switched since)."""
+        if self.articles.get(article.id) is article:
+            return self.articles.plain(article.id)
+        return plain_text(article.public_body)
 
     def translations_of(self, article_id: str) -> list[Article]:
         """The translations of an article (not filtered by audience)."""

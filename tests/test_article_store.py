@@ -86,6 +86,7 @@ def test_the_build_writes_each_answer_s_plain_text_and_searches_never_render_it(
     """Snippets come from the record's plain text; a version of before record-3 still gets it, rendered."""
     from kb.markdown import plain_text
     from search import articles
+    from search import searcher as searcher_module
     from search.searcher import Searcher
 
     version = versions.current_version(built_data_dir)
@@ -93,12 +94,26 @@ def test_the_build_writes_each_answer_s_plain_text_and_searches_never_render_it(
     assert all(r["plain"] == plain_text(r["public_body"]) for r in records)
     expected = {r["id"]: r["plain"] for r in records}
     monkeypatch.setattr(articles, "plain_text", lambda _markdown: 1 / 0)   # any render at search time fails
+    monkeypatch.setattr(searcher_module, "plain_text", lambda _markdown: 1 / 0)
     hits = Searcher(built_data_dir, encoder, today=TODAY).search("grovsopor", method="keyword").hits
     assert hits and hits[0].snippet and all(h.id in expected for h in hits)
     assert ArticleStore(version).plain(hits[0].id) == expected[hits[0].id]
     monkeypatch.undo()
     old = _copy_without_plain(version, tmp_path / "old-records")
     assert ArticleStore(old).plain(hits[0].id) == expected[hits[0].id]
+
+
+def test_an_article_of_another_version_gets_its_own_answer_as_plain_text(built_data_dir, encoder):
+    """A version switched between finding an article and showing it: its text, not the new version's."""
+    from kb.parse_cache import shallow_copy
+    from search.searcher import Searcher
+
+    snapshot = Searcher(built_data_dir, encoder, today=TODAY).snapshot
+    served = next(iter(snapshot.articles.values()))
+    assert snapshot.plain_answer(served) == snapshot.articles.plain(served.id)
+    older = shallow_copy(served)
+    older.public_body = "Ett **äldre** svar."
+    assert snapshot.plain_answer(older) == "Ett äldre svar."
 
 
 def _copy_without_plain(version, target):

@@ -14,7 +14,7 @@ import numpy as np
 from flask import Flask, url_for
 from markupsafe import Markup
 
-from kb.markdown import plain_text, render_html
+from kb.markdown import render_html
 from kb.schema import Article
 from search.searcher import SearchResult
 from search.snippets import make_snippet
@@ -55,7 +55,7 @@ def _translations(article: Article, internal: bool) -> list[dict]:
 
 def copy_text(article: Article) -> str:
     """The public answer as plain text for an e-mail reply: title, answer, e-service links. No internal notes."""
-    parts = [article.title, "", plain_text(article.public_body)]
+    parts = [article.title, "", get_searcher().snapshot.plain_answer(article)]   # no Markdown rendered per hit
     if article.links:
         parts += [""] + [f"{link.title}: {link.url}" for link in article.links]
     return "\n".join(parts).strip()
