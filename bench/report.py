@@ -63,8 +63,9 @@ HASHED_NOTE = ("† hashed corpus vectors (`--hashed-from`, bench/hashed.py): a 
                "takes longer than a sitting here, so passages got vectors and sparse rows derived from a hash "
                "of their text, at the model's dimensions; queries went through the model as always. Latency, "
                "memory, start-up, index size and the non-model part of every build are real; the model's share "
-               "is added from its measured passages/s where marked ≈; vector and hybrid quality are not "
-               "figures (–), keyword quality is.")
+               "is added from its measured passages/s where marked ≈, and for the `kb index` command as "
+               "measured in a fresh process that loads the model and embeds the edited article (marked "
+               "measured); vector and hybrid quality are not figures (–), keyword quality is.")
 
 
 def _ratio(ours: float | None, theirs: float | None) -> str:
@@ -190,9 +191,12 @@ def _targets(sizes: list[dict]) -> list[str]:
         # Under hashed vectors an update lacks the model's embedding of the edited article's chunks: added.
         extra = _model_embed_s(s, b.get("incremental_embedded", 0)) if hashed else 0.0
 
-        def update(seconds: float) -> tuple[str, bool]:
+        def update(seconds: float, fresh_process: bool = False) -> tuple[str, bool]:
             if not hashed:
                 return f"{seconds} s", seconds <= INCREMENTAL_TARGET_S
+            if fresh_process and "model_edit_s" in b:   # measured: a fresh process loads the model first
+                model = b["model_edit_s"]
+                return f"{seconds} s + {model} s model (measured)", seconds + model <= INCREMENTAL_TARGET_S
             return f"{seconds} s + ≈{extra:.2f} s model", seconds + extra <= INCREMENTAL_TARGET_S
         label = _label(s)
         p95 = v["methods"]["hybrid"]["p95_ms"]
@@ -201,7 +205,7 @@ def _targets(sizes: list[dict]) -> list[str]:
         row(label, f"incremental update ≤ {INCREMENTAL_TARGET_S} s (the build)", *update(b["incremental_s"]))
         if "incremental_command_s" in b:
             row(label, f"incremental update ≤ {INCREMENTAL_TARGET_S} s (`kb index` command, model load included)",
-                *update(b["incremental_command_s"]))
+                *update(b["incremental_command_s"], fresh_process=True))
         if "incremental_watch_s" in b:
             row(label, f"incremental update ≤ {INCREMENTAL_TARGET_S} s (`kb index --watch`: save to new version "
                 "served)", *update(b["incremental_watch_s"]))

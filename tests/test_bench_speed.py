@@ -186,12 +186,14 @@ def test_a_hashed_size_is_measured_end_to_end_and_marked_in_the_report(tmp_path)
     assert 0 < build["incremental_embedded"] < build["chunks"]   # `kb index` under the wrapper reused the rest
     assert build["incremental_command_s"] > 0 and 0 < build["incremental_watch_s"] < 60
     assert build["model_passages_per_s"] > 0                       # the real model's rate, for the estimates
+    assert 0 < build["model_edit_s"] < 60                          # what the real model adds to a fresh `kb index`
     assert serve["methods"]["keyword"]["mrr@10"] >= 0.5            # keyword quality stays a figure
     assert result["http"]["levels"][0]["errors"] == 0              # gunicorn ran under the wrapper too
     results = {"date": "2026-12-02", "machine": report.machine(), "options": {}, "seconds": 1.0, "sizes": [result]}
     text = report.tables(results)
     assert "| 12 † | vector | " in text and "| – | – | – |" in text and "with the model)" in text
     assert "not run with the model" in text and "s model |" in text and report.HASHED_NOTE in text
+    assert f"+ {build['model_edit_s']} s model (measured)" in text  # the command's model part, not estimated
 
 
 def test_the_code_measured_names_its_commit_and_uncommitted_python_changes(tmp_path):
