@@ -172,8 +172,10 @@ def _peer_tables(sizes: list[dict]) -> list[str]:
                 "", "| articles | engine | build s | p50 ms | p95 ms | R@5 | MRR@10 |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
         for s in with_kw:
+            dated = s["peers"].get("keyword_date")   # kept from an earlier run of this size (bench/speed.py)
+            label = f"{s['articles']:,}" + (f" (run of {dated})" if dated else "")
             for engine, m in s["peers"]["keyword"].items():
-                out.append(f"| {s['articles']:,} | {engine} | {m['build_s']} | {m['p50_ms']} | {m['p95_ms']} | "
+                out.append(f"| {label} | {engine} | {m['build_s']} | {m['p50_ms']} | {m['p95_ms']} | "
                            f"{m['recall@5']:.3f} | {m['mrr@10']:.3f} |")
     return out
 

@@ -158,10 +158,25 @@ def run_speed(sizes: list[int], work_dir: Path, model_path: Path, *, peers_max_a
 
 
 def merge_results(previous: dict | None, fresh: dict) -> dict:
-    """`fresh`, plus the sizes of `previous` it did not measure again, ordered by size."""
-    measured = {s["articles"] for s in fresh["sizes"]}
-    kept = [s for s in (previous or {}).get("sizes", []) if s["articles"] not in measured]
-    return fresh | {"sizes": sorted(kept + fresh["sizes"], key=lambda s: s["articles"])}
+    """`fresh`, plus the sizes of `previous` it did not measure again, ordered by size.
+
+    A size measured again without the keyword peers (`--peers-max-articles`) keeps its last keyword
+    comparison, dated: its engines ran together in one step on the same corpus, so it stands on its
+    own (at 100 000 it takes longer than the rest of the size). txtai's is never kept: its table
+    sets it against this run's own figures.
+    """
+    before = {s["articles"]: s for s in (previous or {}).get("sizes", [])}
+    sizes = []
+    for size in fresh["sizes"]:
+        old = before.get(size["articles"], {})
+        keyword = old.get("peers", {}).get("keyword")
+        if keyword and not size.get("peers", {}).get("keyword"):
+            dated = old["peers"].get("keyword_date") or old.get("date", "")
+            size = size | {"peers": dict(size.get("peers", {}), keyword=keyword, keyword_date=dated)}
+        sizes.append(size)
+    measured = {s["articles"] for s in sizes}
+    kept = [s for s in before.values() if s["articles"] not in measured]
+    return fresh | {"sizes": sorted(kept + sizes, key=lambda s: s["articles"])}
 
 
 def clear_cache(work_dir: Path) -> None:

@@ -142,6 +142,21 @@ def test_a_split_run_keeps_the_sizes_it_did_not_measure_again():
     assert merged["date"] == "now"
 
 
+def test_a_size_run_again_without_peers_keeps_its_dated_keyword_comparison():
+    engines = {"tantivy": {"build_s": 13.3, "p50_ms": 1.75, "p95_ms": 4.09, "recall@5": 0.626, "mrr@10": 0.53}}
+    previous = {"sizes": [{"articles": 100000, "date": "2026-12-02 22:04 UTC", "v": "old",
+                           "peers": {"keyword": engines, "txtai": {"serve": {}}}}]}
+    fresh = {"date": "now", "sizes": [{"articles": 100000, "date": "2026-12-03 07:30 UTC", "v": "new"}]}
+    size = merge_results(previous, fresh)["sizes"][0]
+    assert size["v"] == "new" and size["peers"] == {"keyword": engines, "keyword_date": "2026-12-02 22:04 UTC"}
+    assert "| 100,000 (run of 2026-12-02 22:04 UTC) | tantivy | 13.3 |" in "\n".join(report._peer_tables([size]))
+    again = merge_results({"sizes": [size]}, {"sizes": [size | {"peers": {}}]})["sizes"][0]
+    assert again["peers"]["keyword_date"] == "2026-12-02 22:04 UTC"   # the first run's date, not a copy's
+    measured = {"keyword": {"tantivy": engines["tantivy"] | {"p95_ms": 3.9}}}
+    assert merge_results(previous, {"sizes": [fresh["sizes"][0] | {"peers": measured}]})["sizes"][0]["peers"] \
+        == measured                                                     # measured now: nothing kept
+
+
 def test_corpus_from_other_seeds_is_written_anew_and_says_so(tmp_path, seeds):
     own = [s for s in seeds if s.key.startswith("own-")]
     write_corpus(tmp_path, 20, 5, seeds=seeds)
