@@ -11,6 +11,8 @@ features), one .npy file each, so that search memory-maps them and reads only th
 candidates it scores (search/sparse.py): nothing is converted or normalised at start-up, and
 gunicorn workers share the pages. Versions built before this layout hold the same arrays in
 one .npz per side (`sparse_chunks.npz`, `sparse_articles.npz`); they are still read.
+The arithmetic is numpy on the same arrays (float32 weights, int32 ids while building): importing
+scipy.sparse cost 0.2-0.35 s of every fresh `kb index`, more than the few rows an edit pools.
 A delta version (indexer/delta.py) holds each matrix in two parts: the base's rows and its
 own under `delta/`, with `delta/article_rows.npy` giving each article's pool row.
 """
@@ -20,7 +22,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse as sp
 
 from indexer import delta, rows
 
@@ -38,8 +39,10 @@ class Rows(NamedTuple):
     indptr: np.ndarray    # int64
     shape: tuple[int, int]
 
-    def csr(self) -> sp.csr_matrix:
-        """The same matrix as a float32 CSR for arithmetic."""
+    def csr(self):
+        """The same matrix as a float32 scipy CSR (for checks against whole-matrix products)."""
+        from scipy import sparse as sp
+
         return sp.csr_matrix((np.asarray(self.data, dtype=np.float32), np.asarray(self.indices, dtype=np.int32),
                               np.asarray(self.indptr)), shape=self.shape)
 
@@ -70,24 +73,28 @@ def row_norms(matrix: Rows) -> np.ndarray:
     return norms
 
 
-def as_rows(matrix: sp.csr_matrix) -> Rows:
-    """The stored form of a CSR matrix."""
+def as_rows(matrix) -> Rows:
+    """The stored form of a CSR matrix (Rows, or anything with data, indices, indptr and shape)."""
     small_ids = matrix.shape[1] <= np.iinfo(np.uint16).max + 1
     return Rows(matrix.data.astype(np.float16), matrix.indices.astype(np.uint16 if small_ids else np.int32),
                 matrix.indptr.astype(np.int64), tuple(matrix.shape))
 
 
-def chunk_matrix(vectors: list, dimension: int) -> sp.csr_matrix:
-    """Stack per-chunk (ids, weights) pairs into a CSR matrix (an empty row for a missing vector)."""
-    indptr, indices, data = [0], [], []
-    for vector in vectors:
-        if vector is not None:
-            indices.append(vector[0])
-            data.append(vector[1])
-        indptr.append(indptr[-1] + (len(vector[0]) if vector is not None else 0))
-    return sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32),
-                          np.concatenate(indices) if indices else np.zeros(0, np.int32), np.array(indptr)),
-                         shape=(len(vectors), dimension), dtype=np.float32)
+def _float_rows(data, indices, indptr, shape: tuple[int, int]) -> Rows:
+    """Rows with float32 weights and int32 ids, the form the build computes with."""
+    return Rows(np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int64), (int(shape[0]), int(shape[1])))
+
+
+def chunk_matrix(vectors: list, dimension: int) -> Rows:
+    """Stack per-chunk (ids, weights) pairs into CSR rows (an empty row for a missing vector)."""
+    present = [vector for vector in vectors if vector is not None]
+    lengths = [len(vector[0]) if vector is not None else 0 for vector in vectors]
+    return _float_rows(np.concatenate([np.asarray(v[1], dtype=np.float32) for v in present]) if present
+                       else np.zeros(0, np.float32),
+                       np.concatenate([np.asarray(v[0], dtype=np.int32) for v in present]) if present
+                       else np.zeros(0, np.int32),
+                       np.r_[0, np.cumsum(lengths, dtype=np.int64)], (len(vectors), dimension))
 
 
 def _save(folder: Path, **matrices: Rows) -> None:
@@ -143,7 +150,7 @@ def _arrays(matrix: Rows) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return matrix.indptr, {"data": matrix.data, "indices": matrix.indices}
 
 
-def assemble(previous: Rows | list[Rows] | None, sources: np.ndarray, fresh: sp.csr_matrix) -> Rows:
+def assemble(previous: Rows | list[Rows] | None, sources: np.ndarray, fresh: Rows) -> Rows:
     """Rows in order: `previous` row sources[i] where sources[i] >= 0, else the next row of `fresh`.
 
     `previous` may be a list of parts laid end to end (a delta version's base and delta rows).
@@ -157,36 +164,50 @@ def assemble(previous: Rows | list[Rows] | None, sources: np.ndarray, fresh: sp.
 POOL_BLOCK_ARTICLES = 5000   # articles pooled at a time: bounds the build's memory, not its speed
 
 
-def _pool(chunks: sp.csr_matrix, owner: np.ndarray, n_articles: int) -> sp.csr_matrix:
+def _row_of_each_value(matrix: Rows) -> np.ndarray:
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
+def _pool(chunks: Rows, owner: np.ndarray, n_articles: int) -> Rows:
     """Per article, the feature-wise max over its chunks, L2-normalised (cosine scoring)."""
-    coo = chunks.tocoo()
     width = chunks.shape[1]
-    keys = owner[coo.row].astype(np.int64) * width + coo.col
+    # Features descending within a row, as versions built with scipy's product have them: a score
+    # sums its products in stored order, so pools of either kind score to the same bits.
+    keys = owner[_row_of_each_value(chunks)].astype(np.int64) * width + (width - 1 - chunks.indices.astype(np.int64))
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     if len(keys):
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        values = np.maximum.reduceat(coo.data[order], starts)
+        values = np.maximum.reduceat(chunks.data[order], starts).astype(np.float32)
         unique = keys[starts]
-        matrix = sp.csr_matrix((values.astype(np.float32), (unique // width, unique % width)),
-                               shape=(n_articles, width))
+        nonzero = values != 0   # a feature whose chunks all weigh 0 adds nothing to a dot product
+        values, unique = values[nonzero], unique[nonzero]
+        article, features = unique // width, width - 1 - unique % width
     else:
-        matrix = sp.csr_matrix((n_articles, width), dtype=np.float32)
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1 / norms) @ matrix, dtype=np.float32)
+        values, article, features = np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pooled = _float_rows(values, features, np.r_[0, np.cumsum(np.bincount(article, minlength=n_articles))],
+                         (n_articles, width))
+    # float32 throughout, as the weights are stored: row norms, then each row divided by its own.
+    norms = row_norms(pooled)
+    scale = (np.float32(1) / norms).astype(np.float32)
+    return pooled._replace(data=(pooled.data * scale[_row_of_each_value(pooled)]).astype(np.float32))
 
 
-def _take_rows(matrix: Rows, wanted: np.ndarray) -> sp.csr_matrix:
-    """The listed rows of a stored matrix as float32 CSR (only the articles being pooled anew)."""
+def _public(chunks: Rows, internal: np.ndarray) -> Rows:
+    """The rows without the weights of internal chunks (those rows left empty), and without zero weights."""
+    keep = ~internal[_row_of_each_value(chunks)] & (chunks.data != 0)
+    kept_before = np.r_[0, np.cumsum(keep, dtype=np.int64)]   # per value position, the values kept before it
+    return _float_rows(chunks.data[keep], chunks.indices[keep], kept_before[chunks.indptr], chunks.shape)
+
+
+def _take_rows(matrix: Rows, wanted: np.ndarray) -> Rows:
+    """The listed rows of a stored matrix with float32 weights (only the articles being pooled anew)."""
     if len(wanted) == matrix.shape[0]:
-        return matrix.csr()
+        return _float_rows(matrix.data, matrix.indices, matrix.indptr, matrix.shape)
     starts, ends = matrix.indptr[wanted], matrix.indptr[wanted + 1]
     take = rows.ranges(starts, ends)
-    indptr = np.r_[0, np.cumsum(ends - starts)]
-    return sp.csr_matrix((np.asarray(matrix.data[take], dtype=np.float32),
-                          np.asarray(matrix.indices[take], dtype=np.int32), indptr),
-                         shape=(len(wanted), matrix.shape[1]))
+    return _float_rows(matrix.data[take], matrix.indices[take], np.r_[0, np.cumsum(ends - starts)],
+                       (len(wanted), matrix.shape[1]))
 
 
 def chunk_norms(chunks: Rows, previous_norms: np.ndarray | None = None,
@@ -236,9 +257,7 @@ def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_inte
         wanted = np.flatnonzero(owners >= 0)
         # An article pooled anew is new or edited: its chunks are among the rows written now.
         sub, owner = _take_rows(chunks, wanted - base_chunks), owners[wanted]
-        public = sp.csr_matrix(sp.diags((~chunk_internal[wanted]).astype(np.float32)) @ sub)
-        public.eliminate_zeros()
-        pooled_public.append(_pool(public, owner, len(block)))
+        pooled_public.append(_pool(_public(sub, chunk_internal[wanted]), owner, len(block)))
         pooled_all.append(_pool(sub, owner, len(block)))
     # Articles whose pool row is in the base keep it (delta.write_article_rows); the others are written in order.
     select = pool_sources[~delta.kept_in_base(pool_sources, base_pools)] if base else pool_sources
@@ -248,6 +267,12 @@ def write(version_dir: Path, chunks: Rows, chunk_article: np.ndarray, chunk_inte
     return [CHUNKS_DIR, ARTICLES_DIR]
 
 
-def _stack(blocks: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
+def _stack(blocks: list[Rows], width: int) -> Rows:
     """The pooled blocks one under the other (an empty matrix for none)."""
-    return sp.vstack(blocks, format="csr", dtype=np.float32) if blocks else sp.csr_matrix((0, width), dtype=np.float32)
+    if not blocks:
+        return _float_rows(np.zeros(0), np.zeros(0), np.zeros(1), (0, width))
+    offsets = np.cumsum([0] + [len(block.data) for block in blocks[:-1]])
+    indptr = np.concatenate([[0]] + [block.indptr[1:] + offset for block, offset in zip(blocks, offsets)])
+    return _float_rows(np.concatenate([block.data for block in blocks]),
+                       np.concatenate([block.indices for block in blocks]), indptr,
+                       (sum(block.shape[0] for block in blocks), width))

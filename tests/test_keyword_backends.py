@@ -84,6 +84,19 @@ def test_phrase_positions_are_every_occurrence_grouped_by_term_in_document_order
     assert _occurrences(starts, keys, len(terms)) == _expected(indptr, reversed_values)
 
 
+def test_large_matrices_are_turned_by_scipy_to_the_same_arrays(version, monkeypatch):
+    """Past SCIPY_FROM_ENTRIES the rows are turned term-major by scipy's counting sort (faster there),
+    below it by numpy's stable sort (no scipy import): both give the same arrays, dtypes included."""
+    terms, parts = keyword_matrix.read_parts(version)
+    rows = len(parts["positions"][0]) - 1
+    by_numpy = keyword_columns.term_major(parts, rows, len(terms))
+    monkeypatch.setattr(keyword_columns, "SCIPY_FROM_ENTRIES", 0)
+    by_scipy = keyword_columns.term_major(parts, rows, len(terms))
+    assert by_numpy.keys() == by_scipy.keys()
+    for name, array in by_scipy.items():
+        assert by_numpy[name].dtype == array.dtype and np.array_equal(by_numpy[name], array), name
+
+
 def test_a_version_from_before_the_term_major_arrays_answers_the_same(version, tmp_path):
     """Older versions have only the rows per article: the searcher turns them at load, to the same answers."""
     older = tmp_path / version.name
