@@ -172,7 +172,8 @@ def _pool(chunks: Rows, owner: np.ndarray, n_articles: int) -> Rows:
     """Per article, the feature-wise max over its chunks, L2-normalised (cosine scoring)."""
     width = chunks.shape[1]
     # Features descending within a row, as versions built with scipy's product have them: a score
-    # sums its products in stored order, so pools of either kind score to the same bits.
+    # sums its products in stored order, so a pool made now scores as one made before (its weights
+    # equal, or where the norm's sum rounds differently one float16 step apart).
     keys = owner[_row_of_each_value(chunks)].astype(np.int64) * width + (width - 1 - chunks.indices.astype(np.int64))
     order = np.argsort(keys, kind="stable")
     keys = keys[order]

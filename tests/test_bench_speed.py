@@ -227,3 +227,14 @@ def test_the_code_measured_names_its_commit_and_uncommitted_python_changes(tmp_p
     (tmp_path / "a.py").write_text("x = 3\n")
     assert code_state(tmp_path) not in (clean, edited)
     assert code_state(tmp_path / "missing") == ""
+
+
+def test_the_machine_line_names_the_cpus_vector_instructions(tmp_path):
+    """Two CPUs both called "AMD EPYC" ran the model at 2x different speeds: AVX-512 or not tells them apart."""
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma\n\n"
+                    "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    assert "AMD EPYC (AVX2), " in report.machine(info)
+    info.write_text("model name\t: AMD EPYC\nflags\t\t: avx2 avx512f avx512_vnni\n")
+    assert "AMD EPYC (AVX-512), " in report.machine(info)
+    assert "unknown CPU, " in report.machine(tmp_path / "missing")
