@@ -148,12 +148,9 @@ def _model_edit(args: dict) -> float:
     encode), so a fresh process loads it and embeds the edited article's chunks, timed from
     before that first encode to after it, as `kb index` would (indexer/build.py `_embed`).
     """
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    times = []
-    for _ in range(3):
-        done = subprocess.run([sys.executable, "-m", "bench.worker", "model-edit", json.dumps(args)], env=env,
-                              capture_output=True, text=True, check=True, timeout=600)
-        times.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    from bench.speed import run_worker   # here: bench.speed imports this module (through bench.peers)
+
+    times = [run_worker("model-edit", args, timeout=600)["seconds"] for _ in range(3)]
     return round(statistics.median(times), 2)
 
 
