@@ -126,7 +126,8 @@ def speed_command(settings: dict, sizes: list[int], query_count: int, http: bool
         results = run_speed(sizes, work, model_path, query_count=query_count, http=http,
                             http_requests=http_requests, with_peers=with_peers, peers_max_articles=peers_max_articles,
                             hashed_from=hashed_from, previous=previous, checkpoint=save,
-                            index_threads=settings["index_threads"], batch_size=settings["encode_batch_size"])
+                            index_threads=settings["index_threads"], batch_size=settings["encode_batch_size"],
+                            query_precision=settings["query_precision"])
     except WorkerFailed as exc:
         raise click.ClickException(f"{exc}\nFigures measured before it: {out}") from None
     save(results)

@@ -57,11 +57,11 @@ class Gunicorn:
     """gunicorn -c gunicorn.conf.py web.wsgi:app over `data_dir`, started and stopped by this object."""
 
     def __init__(self, data_dir: Path, content_dir: Path, model_cache: str, workers: int | None = None,
-                 hashed: bool = False):
+                 hashed: bool = False, query_precision: str = "int8"):
         self.port = free_port()
         self.hashed = hashed
         self.env = dict(os.environ, KB_DATA_DIR=str(data_dir), KB_CONTENT_DIR=str(content_dir),
-                        KB_MODEL_CACHE=model_cache, HF_HUB_OFFLINE="1",
+                        KB_MODEL_CACHE=model_cache, HF_HUB_OFFLINE="1", KB_QUERY_PRECISION=query_precision,
                         # One load generator is one client address: the per-client limits would answer 429
                         # and measure the limiter, not the search. The limiter's own cost stays in.
                         KB_RATE_LIMITS="false")
@@ -156,10 +156,10 @@ def load(port: int, queries: list[str], concurrency: int, max_seconds: float = 1
 
 def http_benchmark(data_dir: Path, content_dir: Path, model_cache: str, queries: list[str],
                    levels: tuple[int, ...] = (1, 8, 32), per_level: int = 300, max_seconds: float = 120.0,
-                   hashed: bool = False) -> dict:
+                   hashed: bool = False, query_precision: str = "int8") -> dict:
     """Start gunicorn once and load it at each concurrency level with fresh queries per level."""
     results = []
-    with Gunicorn(data_dir, content_dir, model_cache, hashed=hashed) as server:
+    with Gunicorn(data_dir, content_dir, model_cache, hashed=hashed, query_precision=query_precision) as server:
         for number, concurrency in enumerate(levels):
             batch = queries[number * per_level:(number + 1) * per_level] or queries[:per_level]
             results.append(load(server.port, batch, concurrency, max_seconds))

@@ -289,6 +289,12 @@ def plot(results: dict, path: Path) -> Path | None:
     return path
 
 
+def _precisions(results: dict) -> str:
+    """How the sizes' queries were embedded (KB_QUERY_PRECISION; runs before 2026-12-03 10:00: float32)."""
+    found = sorted({s.get("query_precision", "float32") for s in results["sizes"]})
+    return "float32 and int8 by size, see the line below" if len(found) > 1 else found[0]
+
+
 def section(results: dict, command: str, plot_name: str | None) -> str:
     """The whole docs section: conditions, tables, plot."""
     opts = results.get("options", {})
@@ -300,7 +306,7 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
             f"{opts.get('query_count', 500)} queries with a known target per size; latency in a separate serving "
             f"process that loaded model and index like the web app, encoder "
             f"{', '.join(sorted({s['build'].get('encoder', 'TorchBertEncoder') for s in results['sizes']}))}, "
-            f"1 model thread for queries, "
+            f"1 model thread for queries ({_precisions(results)}), "
             f"{opts.get('index_threads', 2)} for the build, query-embedding cache cleared between methods; "
             f"HTTP against gunicorn.conf.py with a Python keep-alive client, a fresh query per request. "
             "Figures from a shared machine are noisy: compare within a run.", "",
@@ -312,8 +318,8 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
     dates = {s.get("date", results["date"]) for s in results["sizes"]}
     if len(dates) > 1:  # a long run split over several sessions (`--keep`)
         head += ["Sizes measured at different times: " + "; ".join(
-            f"{s['articles']:,} on {s.get('date', results['date'])} ({s.get('machine', results['machine'])})"
-            for s in results["sizes"]) + ".", ""]
+            f"{s['articles']:,} on {s.get('date', results['date'])} ({s.get('machine', results['machine'])}, "
+            f"{s.get('query_precision', 'float32')} queries)" for s in results["sizes"]) + ".", ""]
     seeded = [s for s in results["sizes"] if "seeds" in s]
     if seeded:   # what each corpus was derived from: runs compare only with the same seeds
         head += ["Corpus seeds: " + "; ".join(

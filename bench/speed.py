@@ -63,9 +63,11 @@ def code_state(root: Path = PROJECT_ROOT) -> str:
 def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
                  http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
                  with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
-                 model_sample: int = 128, hashed: bool = False,
+                 model_sample: int = 128, hashed: bool = False, query_precision: str = "int8",
                  on_step: Callable[[dict], None] | None = None) -> dict:
     """Every figure for one corpus size; `hashed`: corpus vectors from bench/hashed.py, not the model.
+
+    `query_precision`: how queries are embedded (KB_QUERY_PRECISION), in the serving process and gunicorn.
 
     `on_step` gets the figures so far after each step (a 100 000 run takes an hour: a cut one keeps them).
     """
@@ -80,13 +82,13 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
     result: dict = {"articles": articles, "queries": min(query_count, len(all_queries)),
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "seeds": json.loads((corpus_dir / "corpus.json").read_text())["seeds"], "hashed_passages": hashed,
-                    "code": code_state()}
+                    "query_precision": query_precision, "code": code_state()}
     if not result["seeds"]["faq"]:
         _log(f"WARNING: no SweFAQ/SweQUAD seeds (set KB_SHARED_BENCHMARKS): a corpus of {SEED_KINDS['own']} only, "
              "not comparable with runs that had them")
     changed = sorted(content.glob("*/*.md"))[0]
     common = {"content_dir": str(content), "model_cache": str(model_path.parent), "index_threads": index_threads,
-              "batch_size": batch_size, "sample": model_sample, "hashed": hashed}
+              "batch_size": batch_size, "sample": model_sample, "hashed": hashed, "query_precision": query_precision}
     with tempfile.TemporaryDirectory(prefix=f"kb-speed-{articles}-", dir=work_dir) as tmp:
         data_dir = Path(tmp) / "data"
         _log(f"{articles} articles: cold build")
@@ -99,7 +101,8 @@ def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count
             _log(f"{articles} articles: HTTP at {', '.join(map(str, http_levels))} clients")
             result["http"] = http_benchmark(data_dir, content, str(model_path.parent),
                                             [q["query"] for q in all_queries[query_count:]],
-                                            http_levels, http_requests, hashed=hashed)
+                                            http_levels, http_requests, hashed=hashed,
+                                            query_precision=query_precision)
             step(result)
         if with_peers:
             installed = peers.available()

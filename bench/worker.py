@@ -64,7 +64,8 @@ def _encoder(args: dict, threads: int = 1):
     from kb.embedding.factory import DEFAULT_MODEL, load_encoder
 
     return load_encoder(DEFAULT_MODEL, args["data_dir"], threads=threads, cache=args["model_cache"],
-                        batch_threads=args.get("index_threads", 2))
+                        batch_threads=args.get("index_threads", 2),
+                        query_precision=args.get("query_precision", "float32"))
 
 
 def build(args: dict) -> dict:

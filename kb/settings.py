@@ -74,6 +74,10 @@ SETTINGS: tuple[Setting, ...] = (
             "`kb model build`; the fastest queries, no torch at run time), 'torch' (plain torch + tokenizers), both "
             "for BERT folders such as the converted e5, or 'sentence-transformers' (any sentence-transformers folder).",
             _choice("onnx", "torch", "sentence-transformers")),
+    Setting("query_precision", "int8", "How the onnx backend embeds search queries: 'int8' (an int8 copy of the "
+            "model's layers made by `kb model build`; about 0.6x the time per query, see docs/benchmarks.md for the "
+            "quality) or 'float32' (the exact model). Passages in the index are always float32; the other backends "
+            "always run float32.", _choice("int8", "float32")),
     Setting("model_cache", "", "Folder for converted embedding models; empty means <data_dir>/models."),
     Setting("vector_backend", "flat16", "FAISS index kind: 'flat16' (every vector compared, stored as float16: "
             "half the memory and a faster scan, same answers as 'flat' on every benchmark set), 'flat' (float32) or "

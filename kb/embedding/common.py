@@ -49,8 +49,9 @@ class TokenStateEncoder(Encoder):
         self.sparse_dimension = self.sparse_head.dimension if self.sparse_head else 0
         self.sparse_fingerprint = self.sparse_head.fingerprint if self.sparse_head else None
 
-    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """L2-normalised vectors of already prefixed texts, in input order."""
+    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False,
+                search: bool = False) -> np.ndarray:
+        """L2-normalised vectors of already prefixed texts, in input order (`search`: see _token_states)."""
         threads = self.batch_threads if len(texts) > 1 else self.threads
         # Longest first, as sentence-transformers does: batches of similar length pad little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -62,7 +63,7 @@ class TokenStateEncoder(Encoder):
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in starts:
             rows = order[start:start + batch_size]
-            vectors[rows] = self._token_states([texts[i] for i in rows], threads)[0]
+            vectors[rows] = self._token_states([texts[i] for i in rows], threads, search)[0]
         return vectors
 
     def _prepare(self, texts: list[str]) -> dict:
@@ -70,8 +71,12 @@ class TokenStateEncoder(Encoder):
         prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
         return prepare(texts)
 
-    def _token_states(self, texts: list[str], threads: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Normalised sentence vectors [B, H] and each text's content-token states (no <s>, </s>), one pass."""
+    def _token_states(self, texts: list[str], threads: int, search: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Normalised sentence vectors [B, H] and each text's content-token states (no <s>, </s>), one pass.
+
+        `search` marks texts a search embeds (queries): a backend may run them through a cheaper
+        graph (bert_onnx.py's int8 one); index-time texts never are. Torch runs both the same way.
+        """
         import torch
 
         torch.set_num_threads(threads)
@@ -86,7 +91,7 @@ class TokenStateEncoder(Encoder):
     def _encode_one_query(self, text: str) -> tuple[np.ndarray, object]:
         # Straight through the model's modules: sentence-transformers' encode() batching
         # machinery costs about 5 ms of a 30 ms single query on this machine.
-        vectors, states = self._token_states([self.query_prefix + text], self.threads)
+        vectors, states = self._token_states([self.query_prefix + text], self.threads, search=True)
         vector = vectors[0]
         vector.setflags(write=False)
         return vector, self.sparse_head.project(states[0]) if self.sparse_head is not None else None
@@ -120,7 +125,7 @@ class TokenStateEncoder(Encoder):
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1:
             return self._encode_query_cached(texts[0])[0][None, :]
-        return self._encode([self.query_prefix + t for t in texts], batch_size=64)
+        return self._encode([self.query_prefix + t for t in texts], batch_size=64, search=True)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed passages with the model's passage prefix, in batches."""

@@ -18,11 +18,15 @@ class ModelNotAvailable(RuntimeError):
     """The configured model cannot be found or built offline."""
 
 
-def _onnx(path: Path, threads: int, batch_threads: int) -> Encoder:
+def _onnx(path: Path, threads: int, batch_threads: int, query_precision: str = "float32") -> Encoder:
     """ONNX Runtime + tokenizers (BERT folders only): no torch at run time, the fastest queries and start."""
     from kb.embedding.bert_onnx import OnnxBertEncoder
 
-    return OnnxBertEncoder(path, threads=threads, batch_threads=batch_threads)
+    return OnnxBertEncoder(path, threads=threads, batch_threads=batch_threads, query_precision=query_precision)
+
+
+# The backends that can embed queries with an int8 graph (the others always run float32).
+INT8_BACKENDS = {"onnx"}
 
 
 def _torch(path: Path, threads: int, batch_threads: int) -> Encoder:
@@ -69,18 +73,22 @@ def ensure_model(name: str, data_dir: str | Path, cache: str | Path | None = Non
 
 
 def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str | Path | None = None,
-                 batch_threads: int = 2, backend: str | None = None) -> Encoder:
+                 batch_threads: int = 2, backend: str | None = None, query_precision: str = "float32") -> Encoder:
     """Load the configured encoder (building the default model folder on first use).
 
     backend None means DEFAULT_BACKEND, falling back to sentence-transformers for a folder the
     BERT backends (onnx, torch) cannot run; a backend named explicitly is used or fails with the reason.
+    `query_precision` "int8": search queries through the int8 graph where the backend has one
+    (INT8_BACKENDS); the float32 default is the exact model, which the library's callers and tests compare.
     """
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; known: {', '.join(BACKENDS)}")
     set_offline()
     path = ensure_model(name, data_dir, cache)
+    chosen = backend or DEFAULT_BACKEND
+    extra = (query_precision,) if chosen in INT8_BACKENDS else ()
     try:
-        return BACKENDS[backend or DEFAULT_BACKEND](path, threads, batch_threads)
+        return BACKENDS[chosen](path, threads, batch_threads, *extra)
     except UnsupportedModel as exc:
         if backend is not None:
             raise ModelNotAvailable(
@@ -91,8 +99,10 @@ def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str |
 
 
 def encoder_from_settings(settings: dict) -> Encoder:
-    """The encoder the settings name (KB_EMBEDDING_MODEL, _BACKEND, KB_MODEL_CACHE, KB_TORCH/INDEX_THREADS)."""
+    """The encoder the settings name (KB_EMBEDDING_MODEL, _BACKEND, KB_MODEL_CACHE, KB_TORCH/INDEX_THREADS,
+    KB_QUERY_PRECISION)."""
     return load_encoder(settings["embedding_model"], settings["data_dir"], settings["torch_threads"],
                         settings["model_cache"] or None, settings["index_threads"],
-                        backend=settings.get("embedding_backend"))
+                        backend=settings.get("embedding_backend"),
+                        query_precision=settings.get("query_precision", "float32"))
 

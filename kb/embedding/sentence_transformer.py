@@ -29,7 +29,8 @@ class SentenceTransformerEncoder(TokenStateEncoder):
         self.dimension = int(dimension())
         self._init_shared(model_path, getattr(self.model, "prompts", {}) or {}, query_cache_size)
 
-    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int = 32, progress: bool = False,
+                search: bool = False) -> np.ndarray:
         import torch
 
         torch.set_num_threads(self.batch_threads if len(texts) > 1 else self.threads)
