@@ -289,9 +289,14 @@ def plot(results: dict, path: Path) -> Path | None:
     return path
 
 
+def _precision(size: dict) -> str:
+    """How a size's serving process embedded queries (KB_QUERY_PRECISION; runs before 2026-12-03: float32)."""
+    return size.get("serve", {}).get("query_precision") or size.get("query_precision", "float32")
+
+
 def _precisions(results: dict) -> str:
-    """How the sizes' queries were embedded (KB_QUERY_PRECISION; runs before 2026-12-03 10:00: float32)."""
-    found = sorted({s.get("query_precision", "float32") for s in results["sizes"]})
+    """How the sizes' queries were embedded, for the section's first line."""
+    found = sorted({_precision(s) for s in results["sizes"]})
     return "float32 and int8 by size, see the line below" if len(found) > 1 else found[0]
 
 
@@ -319,7 +324,7 @@ def section(results: dict, command: str, plot_name: str | None) -> str:
     if len(dates) > 1:  # a long run split over several sessions (`--keep`)
         head += ["Sizes measured at different times: " + "; ".join(
             f"{s['articles']:,} on {s.get('date', results['date'])} ({s.get('machine', results['machine'])}, "
-            f"{s.get('query_precision', 'float32')} queries)" for s in results["sizes"]) + ".", ""]
+            f"{_precision(s)} queries)" for s in results["sizes"]) + ".", ""]
     seeded = [s for s in results["sizes"] if "seeds" in s]
     if seeded:   # what each corpus was derived from: runs compare only with the same seeds
         head += ["Corpus seeds: " + "; ".join(

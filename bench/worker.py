@@ -205,7 +205,8 @@ def serve(args: dict) -> dict:
     searcher = Searcher(args["data_dir"], encoder)
     queries = read_queries(Path(args["queries_file"]))
     searcher.search(queries[0]["query"], audience="internal")
-    result: dict = {"startup_s": round(time.time() - args["spawned_at"], 2)}
+    result: dict = {"startup_s": round(time.time() - args["spawned_at"], 2),
+                    "query_precision": getattr(getattr(encoder, "inner", encoder), "query_precision", "float32")}
     result.update({f"startup_{k}": v for k, v in rss_mb().items()})
     methods = {}
     for method in METHODS:

@@ -81,10 +81,12 @@ def test_speed_measurements_end_to_end_on_a_small_corpus(tmp_path):
     assert serve["methods"]["hybrid"]["mrr@10"] >= 0.5
     assert 100 < serve["rss_mb"] < 4000 and serve["startup_s"] > 0
     assert serve["limits"]["vectors"] == build["chunks"]
+    assert result["query_precision"] == serve["query_precision"] == "int8"   # as the service embeds queries
     assert list(tmp_path.glob("kb-speed-*")) == []    # index folders are temporary
     text = report.section(results, "kb bench speed --articles 12", "plot.png")
     assert "| 12 | hybrid |" in text and "start-up ≤ 5.0 s" in text and "`kb index` command" in text
     assert "`kb index --watch`: save to new version served" in text and "Corpus seeds: 12: " in text
+    assert "1 model thread for queries (int8)" in text
     assert result["code"] == code_state() and "code_changed" not in result
     assert f"Code measured: 12: {result['code']}." in text or not result["code"]   # "" outside a git checkout
     changed = results | {"sizes": [result | {"code_changed": result["code"] + "+changes-0123abcd"}]}
