@@ -86,9 +86,10 @@ def load_encoder(name: str, data_dir: str | Path, threads: int = 1, cache: str |
     set_offline()
     path = ensure_model(name, data_dir, cache)
     chosen = backend or DEFAULT_BACKEND
-    extra = (query_precision,) if chosen in INT8_BACKENDS else ()
     try:
-        return BACKENDS[chosen](path, threads, batch_threads, *extra)
+        if chosen in INT8_BACKENDS:
+            return BACKENDS[chosen](path, threads, batch_threads, query_precision)
+        return BACKENDS[chosen](path, threads, batch_threads)
     except UnsupportedModel as exc:
         if backend is not None:
             raise ModelNotAvailable(
