@@ -25,7 +25,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench.quality import percentile
-from kb.settings import PROJECT_ROOT
+from kb.settings import BY_NAME, PROJECT_ROOT
 
 HOST = "127.0.0.1"
 
@@ -57,7 +57,7 @@ class Gunicorn:
     """gunicorn -c gunicorn.conf.py web.wsgi:app over `data_dir`, started and stopped by this object."""
 
     def __init__(self, data_dir: Path, content_dir: Path, model_cache: str, workers: int | None = None,
-                 hashed: bool = False, query_precision: str = "int8"):
+                 hashed: bool = False, query_precision: str = BY_NAME["query_precision"].default):
         self.port = free_port()
         self.hashed = hashed
         self.env = dict(os.environ, KB_DATA_DIR=str(data_dir), KB_CONTENT_DIR=str(content_dir),
@@ -156,7 +156,7 @@ def load(port: int, queries: list[str], concurrency: int, max_seconds: float = 1
 
 def http_benchmark(data_dir: Path, content_dir: Path, model_cache: str, queries: list[str],
                    levels: tuple[int, ...] = (1, 8, 32), per_level: int = 300, max_seconds: float = 120.0,
-                   hashed: bool = False, query_precision: str = "int8") -> dict:
+                   hashed: bool = False, query_precision: str = BY_NAME["query_precision"].default) -> dict:
     """Start gunicorn once and load it at each concurrency level with fresh queries per level."""
     results = []
     with Gunicorn(data_dir, content_dir, model_cache, hashed=hashed, query_precision=query_precision) as server:

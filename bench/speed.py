@@ -23,7 +23,7 @@ from bench import peers
 from bench.http_load import http_benchmark
 from bench.quality import read_queries
 from bench.synthetic import SEED_KINDS, write_corpus
-from kb.settings import PROJECT_ROOT
+from kb.settings import BY_NAME, PROJECT_ROOT
 
 
 class WorkerFailed(RuntimeError):
@@ -63,7 +63,8 @@ def code_state(root: Path = PROJECT_ROOT) -> str:
 def measure_size(articles: int, work_dir: Path, model_path: Path, *, query_count: int = 500,
                  http: bool = True, http_requests: int = 300, http_levels: tuple[int, ...] = (1, 8, 32),
                  with_peers: bool = True, index_threads: int = 2, batch_size: int = 32,
-                 model_sample: int = 128, hashed: bool = False, query_precision: str = "int8",
+                 model_sample: int = 128, hashed: bool = False,
+                 query_precision: str = BY_NAME["query_precision"].default,
                  on_step: Callable[[dict], None] | None = None) -> dict:
     """Every figure for one corpus size; `hashed`: corpus vectors from bench/hashed.py, not the model.
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# How search queries may be embedded (the `query_precision` row; kb/embedding/bert_onnx.py checks the same list).
+QUERY_PRECISIONS = ("int8", "float32")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_precision", "int8", "How the onnx backend embeds search queries: 'int8' (an int8 copy of the "
             "model's layers made by `kb model build`; about 0.6x the time per query, see docs/benchmarks.md for the "
             "quality) or 'float32' (the exact model). Passages in the index are always float32; the other backends "
-            "always run float32.", _choice("int8", "float32")),
+            "always run float32.", _choice(*QUERY_PRECISIONS)),
     Setting("model_cache", "", "Folder for converted embedding models; empty means <data_dir>/models."),
     Setting("vector_backend", "flat16", "FAISS index kind: 'flat16' (every vector compared, stored as float16: "
             "half the memory and a faster scan, same answers as 'flat' on every benchmark set), 'flat' (float32) or "

@@ -29,11 +29,11 @@ from kb.embedding.common import DERIVED_PREFIX, TokenStateEncoder, folder_finger
 from kb.embedding.ort_sessions import OrtSessions
 from kb.embedding.sparse_head import CACHE_PREFIX as SPARSE_CACHE_PREFIX
 from kb.embedding.unigram_subset import UnigramPieces
+from kb.settings import QUERY_PRECISIONS
 
 EXPORT_PREFIX = DERIVED_PREFIX  # kb_encoder-<model fingerprint>-v<EXPORT_VERSION>.onnx, in the model folder
 EXPORT_VERSION = 1              # bump when the exported graph changes
 INT8_VERSION = 1                # bump when the int8 query graph is made another way
-QUERY_PRECISIONS = ("float32", "int8")
 OPSET = 17
 _EMBEDDINGS = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
                "embeddings.token_type_embeddings.weight")
